@@ -1,0 +1,3 @@
+from .dca_hook import DCAHook
+
+__all__ = ['DCAHook']

@@ -1,0 +1,3 @@
+from .cmda_classifier import CMDAClassifier
+
+__all__ = ['CMDAClassifier']

@@ -1,0 +1,135 @@
+"""Supervised classification with online CMDA (paper Eq. 9–11)."""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmpretrain.models.classifiers import ImageClassifier
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch import Tensor
+
+from cmda_mm.core.mixing import mix, soft_targets
+
+__all__ = ['CMDAClassifier']
+
+
+@MODELS.register_module()
+class CMDAClassifier(ImageClassifier):
+    """An ``ImageClassifier`` whose student learns a common latent space with a teacher modality and trains
+    on cross-modal mixed samples.
+
+    One forward pass of the real batch gives the task logits and the student embeddings; the teacher tower
+    gives the teacher embeddings; the loss is ``L_task + λ·L_g`` (Eq. 9; λ is the contrastive loss's
+    ``loss_weight``) with one optimiser. The mixing weights come from the *detached* embeddings of that same
+    pass; the new samples ``x_new = W @ x`` (raw student space) go through the network once more and are
+    trained with the soft targets ``W @ Y``. Any student modality works: images (any mmpretrain backbone) or
+    feature vectors (:class:`FeatureMLP`). Without ``teacher_encoder`` it is exactly an ImageClassifier (the
+    Base baseline); ``train_cfg=dict(augments=dict(type='Mixup', alpha=...))`` gives the Mixup baseline.
+
+    Args:
+        backbone, neck, head: as :class:`ImageClassifier` (use ``CrossEntropyLoss(use_soft=True)`` in the
+            head: targets are soft).
+        teacher_encoder (dict, optional): teacher tower, e.g. ``FeatureMLP``.
+        student_projector (dict, optional): neck from the student features to the latent space.
+        teacher_projector (dict, optional): neck from the teacher features to the latent space.
+        contrastive_loss (dict): Eq. 7/8 loss; its ``loss_weight`` is λ. Defaults to λ = 0.1.
+        data_preprocessor (dict, optional): defaults to ``CMDADataPreprocessor``; its ``cmda`` argument
+            switches the mixing on.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: Optional[dict] = None,
+                 head: Optional[dict] = None,
+                 teacher_encoder: Optional[dict] = None,
+                 student_projector: Optional[dict] = None,
+                 teacher_projector: Optional[dict] = None,
+                 contrastive_loss: dict = dict(type='CrossModalContrastiveLoss', temperature=0.1,
+                                               loss_weight=0.1),
+                 pretrained: Optional[str] = None,
+                 train_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        data_preprocessor = dict(data_preprocessor or {})
+        data_preprocessor.setdefault('type', 'CMDADataPreprocessor')
+        super().__init__(backbone, neck, head, pretrained, train_cfg, data_preprocessor, init_cfg)
+        self.with_teacher = teacher_encoder is not None
+        if self.with_teacher:
+            if student_projector is None or teacher_projector is None:
+                raise ValueError('`student_projector` and `teacher_projector` are required with '
+                                 '`teacher_encoder`')
+            self.teacher_encoder = MODELS.build(teacher_encoder)
+            self.student_projector = MODELS.build(student_projector)
+            self.teacher_projector = MODELS.build(teacher_projector)
+            self.contrastive_loss = MODELS.build(contrastive_loss)
+        elif getattr(self.data_preprocessor, 'cmda', None) is not None:
+            raise ValueError('CMDA mixing (`data_preprocessor.cmda`) needs a `teacher_encoder`')
+
+    @property
+    def mixer(self):
+        """The :class:`~cmda_mm.core.CrossModalMixer` owned by the data preprocessor (or None)."""
+        return getattr(self.data_preprocessor, 'cmda', None)
+
+    def forward(self, inputs: Tensor, data_samples: Optional[List[DataSample]] = None,
+                mode: str = 'tensor', teacher: Optional[Tensor] = None):
+        """``mode`` as in :class:`ImageClassifier`; ``teacher`` (B×D) is used by ``loss`` only."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples, teacher)
+        return super().forward(inputs, data_samples, mode)
+
+    def embed(self, feats, teacher: Optional[Tensor] = None):
+        """L2-normalised student (and teacher) embeddings in the common latent space."""
+        z_s = F.normalize(self.student_projector(feats), dim=1)
+        if teacher is None:
+            return z_s
+        z_t = F.normalize(self.teacher_projector(self.teacher_encoder(teacher)), dim=1)
+        return z_s, z_t
+
+    def loss(self, inputs: Tensor, data_samples: List[DataSample],
+             teacher: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Joint loss of Eq. 9 plus the task loss on CMDA samples.
+
+        Args:
+            inputs (Tensor): (B, ...) student inputs (images or feature vectors).
+            data_samples (list[DataSample]): with ``gt_label`` and ``gt_score`` (one-hot or Mixup scores).
+            teacher (Tensor, optional): (B, D_t) teacher inputs.
+
+        Returns:
+            dict: ``loss_cls``, ``loss_contrastive`` and the ``cmda_*`` weight diagnostics.
+        """
+        feats = self.extract_feat(inputs)
+        if not self.with_teacher or teacher is None:
+            if self.with_teacher:
+                raise ValueError('CMDAClassifier with a teacher tower needs `teacher` inputs in training '
+                                 '(pack them with PackPairedInputs)')
+            return self.head.loss(feats, data_samples)
+
+        labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
+        z_s, z_t = self.embed(feats, teacher)
+        losses = dict(loss_contrastive=self.contrastive_loss([z_s, z_t], labels))
+        scores = self.head(feats)
+        targets = self._targets(data_samples, scores)
+
+        mixer = self.mixer
+        if mixer is not None and mixer.fraction > 0:
+            if self.training:
+                mixer.record(z_s)
+            plan = mixer(z_t.detach(), z_s.detach(), labels)
+            if plan.rows.numel():
+                new_scores = self.head(self.extract_feat(mix(inputs, plan.weights)))
+                new_targets = soft_targets(plan.weights, targets)
+                if mixer.mode == 'replace':
+                    keep = torch.ones(len(scores), dtype=torch.bool, device=scores.device)
+                    keep[plan.rows] = False
+                    scores, targets = scores[keep], targets[keep]
+                scores = torch.cat([scores, new_scores])
+                targets = torch.cat([targets, new_targets])
+            losses.update({f'cmda_{k}': v for k, v in plan.diagnostics.items()})
+        losses['loss_cls'] = self.head.loss_module(scores, targets, avg_factor=scores.size(0))
+        return losses
+
+    def _targets(self, data_samples: List[DataSample], scores: Tensor) -> Tensor:
+        if 'gt_score' in data_samples[0]:
+            return torch.stack([s.gt_score for s in data_samples]).to(scores)
+        labels = torch.cat([s.gt_label for s in data_samples]).to(scores.device)
+        return F.one_hot(labels, scores.shape[1]).to(scores)

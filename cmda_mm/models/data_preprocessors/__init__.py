@@ -1,0 +1,3 @@
+from .cmda_preprocessor import CMDADataPreprocessor
+
+__all__ = ['CMDADataPreprocessor']

@@ -1,0 +1,3 @@
+from .feature_mlp import FeatureMLP
+
+__all__ = ['FeatureMLP']

@@ -1,0 +1,7 @@
+from .checkpoint import checkpoint_safe_globals, register_checkpoint_safe_globals
+from .dist import cpu_ddp_wrapper_cfg, setup_cpu_distributed
+
+__all__ = [
+    'checkpoint_safe_globals', 'register_checkpoint_safe_globals', 'cpu_ddp_wrapper_cfg',
+    'setup_cpu_distributed'
+]

@@ -1,0 +1,180 @@
+"""End-to-end tests of tools/train.py, tools/test.py and tools/dist_train.sh on CPU.
+
+A tiny LeNet5 classifier is trained on 8 generated 32x32 grayscale PNGs (2 classes, 2 iterations per
+epoch). Only mmpretrain's registered components are used, so torchrun subprocesses can build the model.
+"""
+import importlib.util
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+CONFIG = '''
+default_scope = 'mmpretrain'
+data_root = {data_root!r}
+model = dict(
+    type='ImageClassifier',
+    data_preprocessor=dict(num_classes=2, mean=[127.5], std=[127.5]),
+    backbone=dict(type='LeNet5', num_classes=2),
+    head=dict(type='ClsHead', loss=dict(type='CrossEntropyLoss')))
+pipeline = [dict(type='LoadImageFromFile', color_type='grayscale'), dict(type='PackInputs')]
+train_dataloader = dict(
+    batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type='CustomDataset', data_root=data_root, pipeline=pipeline))
+val_dataloader = dict(
+    batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='CustomDataset', data_root=data_root, pipeline=pipeline))
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
+train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+default_hooks = dict(logger=dict(type='LoggerHook', interval=1),
+                     checkpoint=dict(type='CheckpointHook', interval=1))
+env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0)
+'''
+
+if importlib.util.find_spec('pytest_timeout') is not None:
+    dist_timeout = pytest.mark.timeout(120)
+else:  # without pytest-timeout the subprocess timeout below bounds the test
+    def dist_timeout(func):
+        return func
+
+
+def _env(**extra):
+    env = dict(os.environ)
+    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)  # resume must work under weights_only=True
+    env.update(PYTHONPATH=REPO, OMP_NUM_THREADS='1', **extra)
+    return env
+
+
+def _run(cmd, timeout=90, **extra_env):
+    proc = subprocess.run(cmd, cwd=REPO, env=_env(**extra_env), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    assert proc.returncode == 0, f'{cmd} failed:\n{proc.stdout[-6000:]}'
+    return proc.stdout
+
+
+def _load(path):
+    from cmda_mm.utils.checkpoint import register_checkpoint_safe_globals
+    register_checkpoint_safe_globals()
+    return torch.load(path, map_location='cpu')  # torch's default weights_only=True
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp('tools')
+    rng = np.random.default_rng(0)
+    for label, level in (('class_a', 40), ('class_b', 215)):
+        os.makedirs(root / 'data' / label)
+        for i in range(4):
+            img = np.clip(level + rng.normal(0, 20, (32, 32)), 0, 255).astype(np.uint8)
+            cv2.imwrite(str(root / 'data' / label / f'{i}.png'), img)
+    cfg_path = root / 'tiny_lenet.py'
+    cfg_path.write_text(CONFIG.format(data_root=str(root / 'data')))
+    return root, str(cfg_path)
+
+
+@pytest.fixture(scope='module')
+def trained(workspace):
+    root, cfg = workspace
+    work_dir = str(root / 'train')
+    out = _run([sys.executable, 'tools/train.py', cfg, '--work-dir', work_dir])
+    return work_dir, out
+
+
+def test_train_writes_checkpoint_and_prints_test_accuracy(trained):
+    work_dir, out = trained
+    ckpt = _load(osp.join(work_dir, 'epoch_1.pth'))
+    assert ckpt['meta']['epoch'] == 1 and ckpt['meta']['iter'] == 2
+    assert 'Epoch(test)' in out and 'Final test metrics: accuracy/top1:' in out
+
+
+def test_resume_under_weights_only(workspace, trained):
+    root, cfg = workspace
+    work_dir = str(root / 'resumed')
+    out = _run([sys.executable, 'tools/train.py', cfg, '--work-dir', work_dir, '--no-test',
+                '--resume', osp.join(trained[0], 'epoch_1.pth'), '--cfg-options', 'train_cfg.max_epochs=2'],
+               TORCH_FORCE_WEIGHTS_ONLY_LOAD='1')
+    assert 'resumed epoch: 1, iter: 2' in out
+    assert 'Epoch(train) [2][2/2]' in out and 'Epoch(train) [1]' not in out
+    ckpt = _load(osp.join(work_dir, 'epoch_2.pth'))
+    assert ckpt['meta']['epoch'] == 2 and ckpt['meta']['iter'] == 4
+    # the message hub carried the epoch-1 history over: 2 + 2 logged losses
+    assert ckpt['message_hub']['log_scalars']['train/loss'].data[0].size == 4
+    assert 'Final test metrics' not in out  # --no-test
+
+
+@dist_timeout
+def test_dist_train_sh_on_cpu(workspace):
+    root, cfg = workspace
+    work_dir = str(root / 'dist')
+    out = _run(['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', work_dir], timeout=120,
+               PORT=str(_free_port()), PYTHON=sys.executable)
+    ckpt = _load(osp.join(work_dir, 'epoch_1.pth'))
+    assert ckpt['meta']['epoch'] == 1 and ckpt['meta']['iter'] == 1  # 8 images / (2 procs x 4)
+    assert 'Final test metrics: accuracy/top1:' in out
+    assert out.count('Final test metrics') == 1  # printed by rank 0 only
+
+
+def test_test_py_prints_accuracy_and_dumps(workspace, trained):
+    root, cfg = workspace
+    out_file = str(root / 'metrics.json')
+    out = _run([sys.executable, 'tools/test.py', cfg, osp.join(trained[0], 'epoch_1.pth'),
+                '--work-dir', str(root / 'test'), '--out', out_file, '--out-item', 'metrics'])
+    assert 'Test metrics: accuracy/top1:' in out
+    import mmengine
+    assert 'accuracy/top1' in mmengine.load(out_file)
+
+
+def _tool(name):
+    spec = importlib.util.spec_from_file_location(f'cmda_tools_{name}', osp.join(REPO, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cli_options_reach_config(workspace):
+    from mmengine.config import Config
+    train = _tool('train')
+    cfg_file = workspace[1]
+    args = train.parse_args([cfg_file, '--amp', '--no-validate', '--cfg-options', 'train_cfg.max_epochs=7',
+                             'optim_wrapper.optimizer.lr=0.5'])
+    cfg = train.merge_args(Config.fromfile(cfg_file), args)
+    assert cfg.train_cfg.max_epochs == 7 and cfg.optim_wrapper.optimizer.lr == 0.5
+    assert cfg.val_dataloader is None and cfg.work_dir == osp.join('./work_dirs', 'tiny_lenet')
+    assert cfg.train_dataloader.persistent_workers is False  # num_workers=0
+    if not torch.cuda.is_available():  # CPU AMP: bf16 autocast through the CPU wrapper
+        assert cfg.optim_wrapper.type == 'CPUAmpOptimWrapper' and cfg.optim_wrapper.dtype == 'bfloat16'
+        from mmengine.registry import OPTIM_WRAPPERS
+        model = torch.nn.Linear(4, 2)
+        wrapper = OPTIM_WRAPPERS.build(dict(type='CPUAmpOptimWrapper', loss_scale='dynamic', dtype='bfloat16',
+                                            optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
+        with wrapper.optim_context(model):
+            out = model(torch.randn(3, 4))
+        assert out.dtype == torch.bfloat16
+        before = model.weight.detach().clone()
+        wrapper.update_params(out.float().pow(2).mean())
+        assert not torch.equal(before, model.weight)
+        wrapper.load_state_dict(wrapper.state_dict())
+    test = _tool('test')
+    args = test.parse_args([cfg_file, 'ckpt.pth', '--cfg-options', 'test_dataloader.batch_size=2'])
+    cfg = test.merge_args(Config.fromfile(cfg_file), args)
+    assert cfg.load_from == 'ckpt.pth' and cfg.test_dataloader.batch_size == 2

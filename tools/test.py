@@ -1,0 +1,86 @@
+"""Test (and evaluate) a checkpoint with MMPretrain + the cmda_mm plugin.
+
+The checkpoint loads under torch's ``weights_only=True`` default (exact safe-globals list, no global opt-out).
+"""
+import argparse
+import os
+import os.path as osp
+import warnings
+
+import mmengine
+from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
+from mmengine.evaluator import DumpResults
+from mmengine.logging import print_log
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+try:  # register the plugin's modules (``custom_imports`` is not honoured for every config style)
+    import cmda_mm  # noqa: F401
+except ImportError as err:
+    warnings.warn(f'cmda_mm could not be fully imported ({err}); only built-in modules are registered')
+from cmda_mm.utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402
+from cmda_mm.utils.dist import setup_cpu_distributed  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test a checkpoint (MMPretrain + cmda_mm)')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and evaluation metrics')
+    parser.add_argument('--out', help='dump predictions (a .pkl file) or metrics (--out-item metrics)')
+    parser.add_argument('--out-item', choices=['metrics', 'pred'],
+                        help='what --out holds; defaults to the predictions')
+    parser.add_argument('--no-pin-memory', action='store_true', help='disable pin_memory in the dataloader')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. test_dataloader.batch_size=8')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.out is None and args.out_item is not None:
+        parser.error('--out-item needs --out')
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg, args):
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    loader = cfg.get('test_dataloader', None)
+    if loader is not None:
+        loader.setdefault('pin_memory', not args.no_pin_memory)
+        loader.setdefault('collate_fn', dict(type='default_collate'))
+        if args.no_pin_memory:
+            loader.pin_memory = False
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    register_checkpoint_safe_globals()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    setup_cpu_distributed(cfg)
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if args.out and args.out_item in ('pred', None):
+        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+    metrics = runner.test()
+
+    if args.out and args.out_item == 'metrics' and is_main_process():
+        mmengine.dump(metrics, args.out)
+    summary = ', '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
+                        for k, v in (metrics or {}).items())
+    print_log(f'Test metrics: {summary}', 'current')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

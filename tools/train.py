@@ -1,0 +1,129 @@
+"""Train a model with MMPretrain + the cmda_mm plugin (same flags as MMPretrain's ``tools/train.py``).
+
+After training, the test loop runs once when the config has one (skip it with ``--no-test``).
+Works on CPU-only machines: ``--launcher pytorch`` uses gloo DDP, ``--amp`` uses bfloat16 autocast.
+"""
+import argparse
+import os
+import os.path as osp
+import warnings
+from copy import deepcopy
+
+import torch
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.logging import print_log
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.registry import OPTIM_WRAPPERS, RUNNERS
+from mmengine.runner import Runner
+
+try:  # register the plugin's modules (``custom_imports`` is not honoured for every config style)
+    import cmda_mm  # noqa: F401
+except ImportError as err:  # a partially written plugin must not block training of built-in models
+    warnings.warn(f'cmda_mm could not be fully imported ({err}); only built-in modules are registered')
+from cmda_mm.utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402
+from cmda_mm.utils.dist import setup_cpu_distributed  # noqa: E402
+
+
+@OPTIM_WRAPPERS.register_module(force=True)
+class CPUAmpOptimWrapper(AmpOptimWrapper):
+    """bfloat16 autocast on CPU. MMEngine's ``AmpOptimWrapper`` asserts a GPU in ``__init__``; bf16 needs
+    no loss scaling, so the scaler is a disabled ``torch.amp.GradScaler`` (a no-op in backward/step)."""
+
+    def __init__(self, loss_scale='dynamic', dtype='bfloat16', use_fsdp=False, **kwargs):
+        OptimWrapper.__init__(self, **kwargs)
+        self._scale_update_param = None
+        self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
+        self.cast_dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a model (MMPretrain + cmda_mm)')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from this checkpoint; without a value, from the latest one in work_dir')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision (bf16 on CPU)')
+    parser.add_argument('--no-validate', action='store_true', help='no evaluation during training')
+    parser.add_argument('--no-test', action='store_true', help='do not run the test loop after training')
+    parser.add_argument('--auto-scale-lr', action='store_true', help='scale the lr to the actual batch size')
+    parser.add_argument('--no-pin-memory', action='store_true', help='disable pin_memory in dataloaders')
+    parser.add_argument('--no-persistent-workers', action='store_true',
+                        help='disable persistent_workers in dataloaders')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. train_cfg.max_epochs=2 key="[a,b]"')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank (older).
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg, args):
+    """Apply the command line to the config (CLI > config file > defaults)."""
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        if not torch.cuda.is_available():
+            cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
+            cfg.optim_wrapper.dtype = 'bfloat16'
+
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+
+    default_loader = ConfigDict(pin_memory=True, persistent_workers=True,
+                                collate_fn=dict(type='default_collate'))
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(field, None) is None:
+            continue
+        loader = deepcopy(default_loader)
+        loader.update(cfg[field])
+        if args.no_pin_memory:
+            loader.pin_memory = False
+        if args.no_persistent_workers or loader.get('num_workers', 0) == 0:
+            loader.persistent_workers = False  # persistent_workers needs num_workers > 0
+        cfg[field] = loader
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def has_test_loop(cfg) -> bool:
+    return all(cfg.get(key, None) is not None for key in ('test_dataloader', 'test_evaluator', 'test_cfg'))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    register_checkpoint_safe_globals()  # resume under torch's weights_only=True default
+    cfg = merge_args(Config.fromfile(args.config), args)
+    setup_cpu_distributed(cfg)  # gloo DDP when launched by torchrun on a machine without CUDA
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if (cfg.get('optim_wrapper') or {}).get('type') == 'CPUAmpOptimWrapper':
+        print_log('--amp without CUDA: bfloat16 autocast on CPU (CPUAmpOptimWrapper)', 'current')
+    runner.train()
+
+    if not args.no_test and has_test_loop(cfg):
+        metrics = runner.test()
+        summary = ', '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
+                            for k, v in (metrics or {}).items())
+        print_log(f'Final test metrics: {summary}', 'current')
+
+
+if __name__ == '__main__':
+    main()
