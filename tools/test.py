@@ -15,11 +15,9 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-try:  # register the plugin's modules (``custom_imports`` is not honoured for every config style)
-    import cmda_mm  # noqa: F401
-except ImportError as err:
-    warnings.warn(f'cmda_mm could not be fully imported ({err}); only built-in modules are registered')
+import cmda_mm  # noqa: F401,E402  registers the plugin
 from cmda_mm.utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402
+from cmda_mm.utils.config import set_data_root  # noqa: E402
 from cmda_mm.utils.dist import setup_cpu_distributed  # noqa: E402
 
 
@@ -32,6 +30,8 @@ def parse_args(argv=None):
     parser.add_argument('--out-item', choices=['metrics', 'pred'],
                         help='what --out holds; defaults to the predictions')
     parser.add_argument('--no-pin-memory', action='store_true', help='disable pin_memory in the dataloader')
+    parser.add_argument('--data-root', help='dataset root for every dataloader (default: the config\'s '
+                        'data/<name>)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. test_dataloader.batch_size=8')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
@@ -58,6 +58,8 @@ def merge_args(cfg, args):
         loader.setdefault('collate_fn', dict(type='default_collate'))
         if args.no_pin_memory:
             loader.pin_memory = False
+    if args.data_root is not None:
+        set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg

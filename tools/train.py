@@ -12,28 +12,13 @@ from copy import deepcopy
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.logging import print_log
-from mmengine.optim import AmpOptimWrapper, OptimWrapper
-from mmengine.registry import OPTIM_WRAPPERS, RUNNERS
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-try:  # register the plugin's modules (``custom_imports`` is not honoured for every config style)
-    import cmda_mm  # noqa: F401
-except ImportError as err:  # a partially written plugin must not block training of built-in models
-    warnings.warn(f'cmda_mm could not be fully imported ({err}); only built-in modules are registered')
+import cmda_mm  # noqa: F401,E402  registers the plugin (``custom_imports`` is ignored for dict configs)
 from cmda_mm.utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402
+from cmda_mm.utils.config import set_data_root  # noqa: E402
 from cmda_mm.utils.dist import setup_cpu_distributed  # noqa: E402
-
-
-@OPTIM_WRAPPERS.register_module(force=True)
-class CPUAmpOptimWrapper(AmpOptimWrapper):
-    """bfloat16 autocast on CPU. MMEngine's ``AmpOptimWrapper`` asserts a GPU in ``__init__``; bf16 needs
-    no loss scaling, so the scaler is a disabled ``torch.amp.GradScaler`` (a no-op in backward/step)."""
-
-    def __init__(self, loss_scale='dynamic', dtype='bfloat16', use_fsdp=False, **kwargs):
-        OptimWrapper.__init__(self, **kwargs)
-        self._scale_update_param = None
-        self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
-        self.cast_dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
 
 
 def parse_args(argv=None):
@@ -49,6 +34,8 @@ def parse_args(argv=None):
     parser.add_argument('--no-pin-memory', action='store_true', help='disable pin_memory in dataloaders')
     parser.add_argument('--no-persistent-workers', action='store_true',
                         help='disable persistent_workers in dataloaders')
+    parser.add_argument('--data-root', help='dataset root for every dataloader (default: the config\'s '
+                        'data/<name>)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. train_cfg.max_epochs=2 key="[a,b]"')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
@@ -98,6 +85,8 @@ def merge_args(cfg, args):
             loader.persistent_workers = False  # persistent_workers needs num_workers > 0
         cfg[field] = loader
 
+    if args.data_root is not None:
+        set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg

@@ -168,65 +168,123 @@ def _log_det_cholesky(prec_chol: Tensor, covariance_type: str) -> Tensor:
     return prec_chol.log().sum(-1)
 
 
-def _mahalanobis_full(x_aug: Tensor, means: Tensor, prec_chol: Tensor, compute_dtype: torch.dtype) -> Tensor:
+def _whitening_matrix(means: Tensor, prec_chol: Tensor, dtype: torch.dtype) -> Tensor:
+    """(D + 1, M·D) matrix ``A`` such that ``[x, 1] @ A`` holds ``(x - μ_k) P_k`` of every component k."""
+    n_components, n_features = means.shape
+    return torch.cat([
+        prec_chol.permute(1, 0, 2).reshape(n_features, n_components * n_features),
+        -torch.einsum('kd,kde->ke', means, prec_chol).reshape(1, n_components * n_features)
+    ]).to(dtype)
+
+
+def _mahalanobis_full(x_aug: Tensor, means: Tensor, prec_chol: Tensor) -> Tensor:
     """Squared Mahalanobis distances ``‖(x - μ_k) P_k‖²`` for all samples and components.
 
-    The means are folded into the product through the trailing column of ones of ``x_aug``: per block of
-    rows, one (rows, D + 1) @ (D + 1, M·D) product gives the whitened residuals of all M components.
+    Per block of rows, one (rows, D + 1) @ (D + 1, M·D) product gives the whitened residuals of all M
+    components (the means enter through the trailing column of ones of ``x_aug``).
 
     Args:
-        x_aug (Tensor): (N, D + 1) data with a trailing column of ones, in ``compute_dtype``; it should
-            share a centring with ``means``.
+        x_aug (Tensor): (N, D + 1) data with a trailing column of ones; it should share a centring with
+            ``means``. Its dtype is the dtype of the product.
         means (Tensor): (M, D) means.
         prec_chol (Tensor): (M, D, D) precision Cholesky factors.
-        compute_dtype (torch.dtype): dtype of the product.
 
     Returns:
         Tensor: (N, M) distances in ``means.dtype``.
     """
     n_samples = x_aug.shape[0]
     n_components, n_features = means.shape
-    p_aug = torch.cat([
-        prec_chol.permute(1, 0, 2).reshape(n_features, n_components * n_features),
-        -torch.einsum('kd,kde->ke', means, prec_chol).reshape(1, n_components * n_features)
-    ]).to(compute_dtype)  # (D + 1, M·D)
-    out = torch.empty(n_samples, n_components, dtype=compute_dtype, device=x_aug.device)
+    whiten = _whitening_matrix(means, prec_chol, x_aug.dtype)
+    out = torch.empty(n_samples, n_components, dtype=x_aug.dtype, device=x_aug.device)
     step = _block_rows(n_samples, n_components, n_features)
     for start in range(0, n_samples, step):
-        y = (x_aug[start:start + step] @ p_aug).view(-1, n_components, n_features)
+        y = (x_aug[start:start + step] @ whiten).view(-1, n_components, n_features)
         torch.linalg.vector_norm(y, dim=-1, out=out[start:start + step])
     return out.to(means.dtype).square_()
 
 
-def _scatter_full(x: Tensor, resp: Tensor, means: Tensor, nk: Tensor, compute_dtype: torch.dtype) -> Tensor:
-    """Weighted scatter matrices ``Σ_n r_nk (x_n - μ_k)(x_n - μ_k)ᵀ`` for all components (M, D, D).
+def _scatter_full(x: Tensor, resp: Tensor, means: Tensor) -> Tensor:
+    """Weighted scatter matrices ``Σ_n r_nk (x_n - μ_k)(x_n - μ_k)ᵀ`` of all components, directly.
 
-    ``Σ_n r_nk x_n x_nᵀ`` of all components is one (M·D, rows) @ (rows, D) product per block of rows
-    (accumulated in ``compute_dtype``); ``nk μ_k μ_kᵀ`` is then subtracted in ``means.dtype``. ``x`` should
-    be centred (it is, inside :meth:`GaussianMixture.fit`) so that the subtraction cancels little.
+    Per block of rows, one batched (M, D, rows) @ (M, rows, D) product of the centred, sqrt-responsibility
+    weighted data, accumulated in ``means.dtype``. Used for the first M-step of a fit (and as the fallback
+    of :func:`_em_pass_full`); later M-steps get the scatter from :func:`_em_pass_full`.
 
     Args:
-        x (Tensor): (N, D) centred data in ``compute_dtype``.
+        x (Tensor): (N, D) data; its dtype is the dtype of the product.
         resp (Tensor): (N, M) responsibilities.
-        means (Tensor): (M, D) means ``Σ_n r_nk x_n / nk``.
-        nk (Tensor): (M,) responsibility sums.
-        compute_dtype (torch.dtype): dtype of the product.
+        means (Tensor): (M, D) means.
 
     Returns:
         Tensor: (M, D, D) symmetric scatter matrices in ``means.dtype``.
     """
     n_samples, n_features = x.shape
     n_components = means.shape[0]
-    r = resp.to(compute_dtype).unsqueeze(-1)  # (N, M, 1)
-    scatter = torch.zeros(n_components * n_features, n_features, dtype=compute_dtype, device=x.device)
+    mu = means.to(x.dtype).unsqueeze(1)  # (M, 1, D)
+    root = resp.sqrt().T.to(x.dtype).unsqueeze(-1)  # (M, N, 1)
+    scatter = torch.zeros(n_components, n_features, n_features, dtype=means.dtype, device=x.device)
     step = _block_rows(n_samples, n_components, n_features)
     for start in range(0, n_samples, step):
-        xs = x[start:start + step]
-        w = (xs.unsqueeze(1) * r[start:start + step]).view(-1, n_components * n_features)
-        scatter.addmm_(w.T, xs)
-    scatter = scatter.view(n_components, n_features, n_features).to(means.dtype)
-    scatter = 0.5 * (scatter + scatter.mT)
-    return scatter - nk.view(-1, 1, 1) * (means.unsqueeze(2) * means.unsqueeze(1))
+        w = (x[start:start + step].unsqueeze(0) - mu).mul_(root[:, start:start + step])  # (M, rows, D)
+        scatter += torch.bmm(w.mT, w).to(means.dtype)
+    return 0.5 * (scatter + scatter.mT)
+
+
+def _em_pass_full(x: Tensor, x_aug: Tensor, weights: Tensor, means: Tensor,
+                  prec_chol: Tensor) -> Tuple[float, Tensor, Tensor]:
+    """E-step and the statistics of the next M-step in one pass over blocks of rows ('full').
+
+    For every block: the whitened residuals ``y_k = (x - μ_k) P_k`` of all components (one product), the
+    log-densities and responsibilities ``r`` (log-sum-exp over components), and the whitened scatter
+    ``G_k = Σ_n r_nk y_nkᵀ y_nk`` (one batched product). Since ``x - μ_k = y_k P_k^{-1}``, the scatter about
+    the *old* mean is ``P_k^{-T} G_k P_k^{-1}`` (see :func:`_scatter_from_whitened`). ``G`` is close to
+    ``n_k I``, so accumulating it in float32 loses nothing that matters even when ``Σ_k`` is ill-conditioned,
+    unlike a float32 ``Σ_n r_nk x_n x_nᵀ``.
+
+    Args:
+        x (Tensor): (N, D) centred data in the parameters' dtype.
+        x_aug (Tensor): (N, D + 1) ``[x, 1]`` in the dtype of the two products.
+        weights (Tensor): (M,) mixing weights.
+        means (Tensor): (M, D) means (same centring as ``x``).
+        prec_chol (Tensor): (M, D, D) precision Cholesky factors.
+
+    Returns:
+        Tuple[float, Tensor, Tensor]: the mean log-likelihood (the lower bound), the (N, M)
+        responsibilities and the (M, D, D) whitened scatter ``G``, both in the parameters' dtype.
+    """
+    n_samples = x.shape[0]
+    n_components, n_features = means.shape
+    compute_dtype = x_aug.dtype
+    whiten = _whitening_matrix(means, prec_chol, compute_dtype)
+    const = (_log_det_cholesky(prec_chol, 'full') + weights.log() -
+             0.5 * n_features * math.log(2 * math.pi))  # (M,)
+    resp = torch.empty(n_samples, n_components, dtype=means.dtype, device=x.device)
+    gram = torch.zeros(n_components, n_features, n_features, dtype=means.dtype, device=x.device)
+    log_likelihood = torch.zeros((), dtype=means.dtype, device=x.device)
+    step = _block_rows(n_samples, n_components, n_features)
+    for start in range(0, n_samples, step):
+        y = (x_aug[start:start + step] @ whiten).view(-1, n_components, n_features)  # (rows, M, D)
+        weighted = const - 0.5 * torch.linalg.vector_norm(y, dim=-1).to(means.dtype).square_()
+        log_norm = torch.logsumexp(weighted, dim=1, keepdim=True)
+        log_likelihood += log_norm.sum()
+        r = resp[start:start + step]
+        torch.exp(weighted - log_norm, out=r)
+        y_t = y.transpose(0, 1)  # (M, rows, D)
+        gram += torch.bmm((y_t * r.T.to(compute_dtype).unsqueeze(-1)).mT, y_t).to(means.dtype)
+    return float(log_likelihood) / n_samples, resp, 0.5 * (gram + gram.mT)
+
+
+def _scatter_from_whitened(gram: Tensor, prec_chol: Tensor, old_means: Tensor, means: Tensor,
+                           nk: Tensor) -> Tensor:
+    """Scatter about the new means from the whitened scatter of :func:`_em_pass_full`.
+
+    ``Σ_n r_nk (x_n - μ'_k)(x_n - μ'_k)ᵀ = P_k^{-T} G_k P_k^{-1} - n_k δ_k δ_kᵀ`` with ``δ_k = μ'_k - μ_k``.
+    """
+    eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
+    chol_t = torch.linalg.solve_triangular(prec_chol, eye.expand_as(prec_chol), upper=True)  # P^{-1} = Lᵀ
+    delta = means - old_means
+    scatter = chol_t.mT @ gram @ chol_t - nk.view(-1, 1, 1) * (delta.unsqueeze(2) * delta.unsqueeze(1))
+    return 0.5 * (scatter + scatter.mT)
 
 
 def _make_generator(seed: Optional[int]) -> torch.Generator:
@@ -349,46 +407,53 @@ class GaussianMixture:
         """(weights, means, precisions_cholesky) on ``device``."""
         return (self.weights_.to(device), self.means_.to(device), self.precisions_cholesky_.to(device))
 
-    def _estimate_weighted_log_prob(self,
-                                    x: Tensor,
-                                    weights: Tensor,
-                                    means: Tensor,
-                                    prec_chol: Tensor,
-                                    compute_dtype: torch.dtype,
-                                    x_sq: Optional[Tensor] = None) -> Tensor:
-        """``log π_k + log N(x | μ_k, Σ_k)`` (N, M); ``x`` and ``means`` share a centring.
+    def _data(self, xc: Tensor, compute_dtype: torch.dtype) -> Dict[str, Tensor]:
+        """What the E and M steps read: the centred data ``x`` (in ``dtype``), plus ``aug`` = [x, 1] in
+        ``compute_dtype`` ('full') or ``sq`` = x² ('diag')."""
+        if self.covariance_type == 'full':
+            ones = torch.ones(xc.shape[0], 1, dtype=xc.dtype, device=xc.device)
+            return dict(x=xc, aug=torch.cat([xc, ones], 1).to(compute_dtype))
+        return dict(x=xc, sq=xc * xc)
 
-        ``x`` is in ``compute_dtype`` for 'full' (it is only used in the products) and in ``dtype`` for
-        'diag', where ``x_sq`` may pass a precomputed ``x * x``.
-        """
+    def _estimate_weighted_log_prob(self, data: Dict[str, Tensor], weights: Tensor, means: Tensor,
+                                    prec_chol: Tensor) -> Tensor:
+        """``log π_k + log N(x | μ_k, Σ_k)`` (N, M) for the output of :meth:`_data` (same centring as
+        ``means``)."""
         n_features = means.shape[1]
         log_det = _log_det_cholesky(prec_chol, self.covariance_type)
         if self.covariance_type == 'full':
-            maha = _mahalanobis_full(x, means, prec_chol, compute_dtype)
+            maha = _mahalanobis_full(data['aug'], means, prec_chol)
         else:
             precisions = prec_chol * prec_chol  # (M, D)
-            if x_sq is None:
-                x_sq = x * x
-            maha = ((means * means * precisions).sum(1) - 2.0 * (x @ (means * precisions).T) +
-                    x_sq @ precisions.T)
+            maha = ((means * means * precisions).sum(1) - 2.0 * (data['x'] @ (means * precisions).T) +
+                    data['sq'] @ precisions.T)
         return -0.5 * (n_features * math.log(2 * math.pi) + maha) + log_det + weights.log()
 
-    def _m_step(self, x: Tensor, x_fast: Tensor, resp: Tensor, x_sq: Optional[Tensor]) -> None:
-        """Set weights, means, covariances and precision factors from responsibilities (N, M)."""
+    def _m_step(self, data: Dict[str, Tensor], resp: Tensor, gram: Optional[Tensor] = None) -> None:
+        """Set weights, means, covariances and precision factors from responsibilities (N, M).
+
+        For 'full', ``gram`` is the whitened scatter from :func:`_em_pass_full` about the current
+        parameters; without it (first M-step) the scatter is computed directly. When a scatter made with
+        float32 products does not factorise, it is recomputed directly in ``dtype``.
+        """
+        x = data['x']
         n_samples = x.shape[0]
         nk = resp.sum(0) + 10 * torch.finfo(resp.dtype).eps
         means = (resp.T @ x) / nk.unsqueeze(1)
         if self.covariance_type == 'full':
-            compute_dtype = self._compute_dtype
-            covariances = _scatter_full(x_fast, resp, means, compute_dtype) / nk.view(-1, 1, 1)
+            if gram is not None:
+                scatter = _scatter_from_whitened(gram, self.precisions_cholesky_, self.means_, means, nk)
+            else:
+                scatter = _scatter_full(data['aug'][:, :-1], resp, means)
+            covariances = scatter / nk.view(-1, 1, 1)
             covariances.diagonal(dim1=-2, dim2=-1).add_(self.reg_covar)
             prec_chol, ok = _precision_cholesky(covariances, 'full')
-            if not ok and compute_dtype != self.dtype:  # float32 scatter not accurate enough: redo in dtype
-                covariances = _scatter_full(x, resp, means, self.dtype) / nk.view(-1, 1, 1)
+            if not ok and (gram is not None or data['aug'].dtype != self.dtype):
+                covariances = _scatter_full(x, resp, means) / nk.view(-1, 1, 1)
                 covariances.diagonal(dim1=-2, dim2=-1).add_(self.reg_covar)
                 prec_chol, ok = _precision_cholesky(covariances, 'full')
         else:
-            covariances = (resp.T @ x_sq) / nk.unsqueeze(1) - means * means + self.reg_covar
+            covariances = (resp.T @ data['sq']) / nk.unsqueeze(1) - means * means + self.reg_covar
             prec_chol, ok = _precision_cholesky(covariances, 'diag')
         if not ok:
             raise ValueError(_PRECISION_ERROR)
@@ -397,6 +462,18 @@ class GaussianMixture:
         self.means_ = means
         self.covariances_ = covariances
         self.precisions_cholesky_ = prec_chol
+
+    def _em_iteration(self, data: Dict[str, Tensor]) -> float:
+        """One E-step + M-step; returns the lower bound of the E-step (mean log-likelihood)."""
+        if self.covariance_type == 'full':
+            lower_bound, resp, gram = _em_pass_full(data['x'], data['aug'], self.weights_, self.means_,
+                                                    self.precisions_cholesky_)
+            self._m_step(data, resp, gram)
+            return lower_bound
+        weighted = self._estimate_weighted_log_prob(data, self.weights_, self.means_, self.precisions_cholesky_)
+        log_norm = torch.logsumexp(weighted, dim=1, keepdim=True)
+        self._m_step(data, (weighted - log_norm).exp_())
+        return float(log_norm.mean())
 
     def _initial_resp(self, x: Tensor, generator: torch.Generator) -> Tensor:
         """Initial responsibilities (N, M) according to ``init_params``."""
@@ -431,22 +508,16 @@ class GaussianMixture:
         # Centre once: no large offsets to cancel in the products; parameters are shifted back at the end.
         center = x.mean(0)
         xc = x - center
-        compute_dtype = self._compute_dtype
-        x_fast = xc.to(compute_dtype) if self.covariance_type == 'full' else xc
-        x_sq = xc * xc if self.covariance_type == 'diag' else None
+        data = self._data(xc, self._compute_dtype)
         generator = _make_generator(self.seed)
 
         best, best_lower_bound = None, -math.inf
         for _ in range(self.n_init):
-            self._m_step(xc, x_fast, self._initial_resp(xc, generator), x_sq)
+            self._m_step(data, self._initial_resp(xc, generator))
             lower_bound, converged, n_iter = -math.inf, False, 0
             for n_iter in range(1, self.max_iter + 1):
                 prev_lower_bound = lower_bound
-                weighted = self._estimate_weighted_log_prob(
-                    x_fast, self.weights_, self.means_, self.precisions_cholesky_, compute_dtype, x_sq)
-                log_norm = torch.logsumexp(weighted, dim=1, keepdim=True)
-                self._m_step(xc, x_fast, (weighted - log_norm).exp_(), x_sq)
-                lower_bound = float(log_norm.mean())
+                lower_bound = self._em_iteration(data)
                 if abs(lower_bound - prev_lower_bound) < self.tol:
                     converged = True
                     break
@@ -636,7 +707,8 @@ class GaussianMixture:
         x = self._prepare(x)
         weights, means, prec_chol = self._params(x.device)
         center = weights @ means  # mixture mean: centring keeps the products well conditioned
-        return self._estimate_weighted_log_prob(x - center, weights, means - center, prec_chol, self.dtype)
+        return self._estimate_weighted_log_prob(self._data(x - center, self.dtype), weights, means - center,
+                                                prec_chol)
 
     def _score_samples_dtype(self, x: Tensor) -> Tensor:
         with torch.no_grad():

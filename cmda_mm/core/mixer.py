@@ -97,7 +97,15 @@ class CrossModalMixer(nn.Module):
             self._gmm = GaussianMixture.from_state_dict(state)
         return self._gmm
 
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        # The row-selection RNG travels with checkpoints, so a resumed run mixes the same rows.
+        destination[f'{prefix}rng_state'] = self.generator.get_state()
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        rng_state = state_dict.pop(f'{prefix}rng_state', None)
+        if rng_state is not None:
+            self.generator.set_state(rng_state.cpu())
         # The number of components (and covariance type) can differ between checkpoints: resize first.
         for name in _GMM_BUFFERS:
             key = f'{prefix}gmm_{name}'

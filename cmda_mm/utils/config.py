@@ -1,0 +1,42 @@
+"""Config helpers used by the tools."""
+from typing import Any
+
+__all__ = ['set_data_root']
+
+_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _set(dataset: Any, root: str) -> int:
+    if not isinstance(dataset, dict):
+        return 0
+    count = 0
+    if 'data_root' in dataset or 'ann_file' in dataset:
+        dataset['data_root'] = root
+        count += 1
+    for key in ('dataset', 'datasets'):  # wrappers: RepeatDataset, ClassBalancedDataset, ConcatDataset
+        inner = dataset.get(key)
+        for item in inner if isinstance(inner, (list, tuple)) else [inner]:
+            count += _set(item, root)
+    return count
+
+
+def set_data_root(cfg, root: str) -> int:
+    """Point every dataloader's dataset (wrappers included) at ``root``.
+
+    Overriding a config variable like ``data_root`` with ``--cfg-options`` does not reach the dataloaders,
+    because MMEngine substitutes base variables when the file is parsed; this walks the parsed config.
+
+    Args:
+        cfg (mmengine.Config): the config, changed in place.
+        root (str): the new data root.
+
+    Returns:
+        int: how many dataset configs were changed.
+    """
+    count = 0
+    for name in _LOADERS:
+        loader = cfg.get(name)
+        if isinstance(loader, dict):
+            count += _set(loader.get('dataset'), root)
+    cfg.data_root = root
+    return count
