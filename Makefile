@@ -7,7 +7,7 @@
 
 SHELL := /bin/bash
 PYTHON ?= python3
-REQS := requirements/runtime.txt requirements/tests.txt
+REQS := requirements/runtime.txt requirements/optional.txt requirements/tests.txt
 REQ_HASH := $(shell cat $(REQS) | sha256sum | cut -c1-12)
 CMDA_VENV_ROOT ?= $(HOME)/.cache/cmda-mm
 CMDA_VENV ?= $(CMDA_VENV_ROOT)/venv-$(REQ_HASH)

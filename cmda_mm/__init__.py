@@ -12,5 +12,6 @@ from . import core  # noqa: E402,F401
 from . import datasets  # noqa: E402,F401
 from . import engine  # noqa: E402,F401
 from . import models  # noqa: E402,F401
+from . import evaluation  # noqa: E402,F401
 
 __all__ = ['__version__']

@@ -38,3 +38,102 @@ def make_wiki(root, train_classes=(1, 1, 2, 2, 3, 3), test_classes=(1, 2, 3,
     np.save(root / MINILM, np.repeat(
         np.arange(n_all, dtype=np.float16)[:, None], 384, 1))
     return root
+
+
+# ---- MS-COCO (Class-COCO) and Oxford-102 in their official layouts --------
+COCO_CATEGORY_IDS = (list(range(1, 12)) + list(range(13, 26)) + [27, 28] +
+                     list(range(31, 45)) + list(range(46, 66)) + [67, 70] +
+                     list(range(72, 83)) + list(range(84, 91)))
+# (image id, [(category, iscrowd), ...], number of captions). Kept by the
+# single-category rule: 9 (train x2, 6 captions), 25 (giraffe), 34 (zebra +
+# a zebra crowd), 42 (train); dropped: 30 (train + person), 36 (giraffe +
+# zebra). Entries (rows) of the kept images: 9 -> 0..5, 25 -> 6..10,
+# 34 -> 11..15, 42 -> 16..20.
+COCO_FIXTURE = ((9, (('train', 0), ('train', 0)), 6),
+                (25, (('giraffe', 0), ), 5),
+                (30, (('train', 0), ('person', 0)), 5),
+                (34, (('zebra', 0), ('zebra', 1)), 5),
+                (36, (('giraffe', 0), ('zebra', 0)), 5),
+                (42, (('train', 0), ), 5))
+COCO_TEXT = 'features/class_coco_train2014_minilm_l6_v2_text_fp16.npy'
+COCO_IMAGE = 'features/class_coco_train2014_efficientnet_lite0_image_fp16.npy'
+OXFORD_LABELS = (1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3)
+OXFORD_TEXT = 'features/oxford102_minilm_l6_v2_text_fp16.npy'
+OXFORD_IMAGE = 'features/oxford102_efficientnet_lite0_image_fp16.npy'
+
+
+def _jpeg(path, seed, size=(40, 48)):
+    import cv2
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    rng = np.random.default_rng(seed)
+    cv2.imwrite(str(path), rng.integers(0, 255, (*size, 3), dtype=np.uint8))
+
+
+def _features(root, text_path, n_text, image_path, n_image):
+    """Row r of the text matrix is r everywhere; image row k is 1000 + k."""
+    os.makedirs(root / 'features', exist_ok=True)
+    np.save(root / text_path,
+            np.repeat(np.arange(n_text, dtype=np.float16)[:, None], 384, 1))
+    np.save(root / image_path, np.repeat(
+        np.arange(1000, 1000 + n_image, dtype=np.float16)[:, None], 1280, 1))
+
+
+def make_coco(root, split='train2014', features=True, convert=True):
+    """Write a 6-image COCO copy (instances + captions + JPEGs)."""
+    import json
+
+    from cmda_mm.datasets.class_coco import COCO_CATEGORIES
+    cat_id = dict(zip(COCO_CATEGORIES, COCO_CATEGORY_IDS))
+    images, anns, caps = [], [], []
+    for image_id, objects, n_caps in reversed(COCO_FIXTURE):  # unsorted
+        name = (f'COCO_{split}_{image_id:012d}.jpg' if '2014' in split else
+                f'{image_id:012d}.jpg')
+        images.append(dict(id=image_id, file_name=name, height=40, width=48))
+        _jpeg(root / split / name, image_id)
+        for cat, crowd in objects:
+            anns.append(dict(id=len(anns) + 100, image_id=image_id,
+                             category_id=cat_id[cat], iscrowd=crowd,
+                             bbox=[0, 0, 10, 10], area=100))
+        for j in reversed(range(n_caps)):
+            caps.append(dict(id=image_id * 10 + j, image_id=image_id,
+                             caption=f' A photo {j} of image {image_id}. '))
+    cats = [dict(id=i, name=n, supercategory='x')
+            for n, i in zip(COCO_CATEGORIES, COCO_CATEGORY_IDS)]
+    os.makedirs(root / 'annotations', exist_ok=True)
+    (root / 'annotations' / f'instances_{split}.json').write_text(json.dumps(
+        dict(images=images, annotations=anns, categories=cats)))
+    (root / 'annotations' / f'captions_{split}.json').write_text(json.dumps(
+        dict(images=images, annotations=caps)))
+    if convert:
+        from cmda_mm.datasets.class_coco import load_coco_records
+        from cmda_mm.datasets.paired_records import records_to_paired_json
+        names, records, _ = load_coco_records(
+            str(root / 'annotations' / f'instances_{split}.json'),
+            str(root / 'annotations' / f'captions_{split}.json'), split)
+        (root / 'annotations' / f'class_coco_{split}.json').write_text(
+            json.dumps(records_to_paired_json(records, names)))
+    if features:
+        _features(root, COCO_TEXT.replace('train2014', split), 21,
+                  COCO_IMAGE.replace('train2014', split), 4)
+    return root
+
+
+def make_oxford(root, labels=OXFORD_LABELS, captions=10, features=True):
+    """Write an Oxford-102 copy (jpg/, imagelabels.mat, setid.mat, text_c10)."""
+    n = len(labels)
+    for k, label in enumerate(labels, 1):
+        _jpeg(root / 'jpg' / f'image_{k:05d}.jpg', k)
+        folder = root / 'text_c10' / f'class_{label:05d}'
+        os.makedirs(folder, exist_ok=True)
+        (folder / f'image_{k:05d}.txt').write_text(''.join(
+            f'flower {k} caption {j} with petals\n' for j in range(captions)))
+    savemat(str(root / 'imagelabels.mat'),
+            {'labels': np.asarray(labels, dtype=np.float64)[None]})
+    ids = np.arange(1, n + 1)
+    savemat(str(root / 'setid.mat'), {
+        'trnid': ids[0::3][None].astype(np.float64),
+        'valid': ids[1::3][None].astype(np.float64),
+        'tstid': ids[2::3][None].astype(np.float64)})
+    if features:
+        _features(root, OXFORD_TEXT, n * captions, OXFORD_IMAGE, n)
+    return root

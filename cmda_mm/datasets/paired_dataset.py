@@ -14,7 +14,13 @@ teacher::
   ``LoadFeatureRow(prefix='student', out_key='img')``);
 * teacher: ``caption`` (featurise it, e.g. ``HashedBagOfWords``) and/or
   ``teacher_index`` (a row of ``teacher_features``, load it with
-  ``LoadFeatureRow(prefix='teacher', out_key='teacher')``), or none.
+  ``LoadFeatureRow(prefix='teacher', out_key='teacher')``), or none;
+* label: ``gt_label`` and/or ``gt_score`` (a soft label: one non-negative
+  number per class, e.g. the ``Σ_j w_j y_j`` of a CMDA sample; ``PackInputs``
+  puts it into the data sample, where it takes precedence over ``gt_label``);
+* ``provenance`` (optional, any JSON value): where a generated sample comes
+  from (``tools/augment_offline.py`` writes the teacher index, the student
+  indices and their weights); it is kept in the data info, not packed.
 
 Everything that can be checked is checked at load time, and errors name the
 annotation file and the sample index.
@@ -33,7 +39,7 @@ from .transforms.loading import open_feature_matrix
 __all__ = ['PairedDataset']
 
 KNOWN_KEYS = ('img_path', 'student_index', 'caption', 'teacher_index',
-              'gt_label')
+              'gt_label', 'gt_score', 'provenance')
 
 
 @DATASETS.register_module()
@@ -190,7 +196,28 @@ class PairedDataset(BaseDataset):
             if label < 0 or (upper is not None and label >= upper):
                 raise ValueError(
                     f'{where}: gt_label={label} is outside [0, {upper}).')
+        if 'gt_score' in info:
+            info['gt_score'] = self._check_score(info['gt_score'], where)
         return info
+
+    def _check_score(self, score, where: str) -> np.ndarray:
+        """A soft label as ``float32``: 1-D, finite, >= 0, one entry per class."""
+        try:
+            array = np.asarray(score, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise TypeError(f'{where}: gt_score must be a list of numbers, '
+                            f'got {score!r}.') from None
+        classes = self.CLASSES
+        if array.ndim != 1 or (classes is not None
+                               and len(array) != len(classes)):
+            expected = len(classes) if classes is not None else 'C'
+            raise ValueError(f'{where}: gt_score must hold {expected} '
+                             f'numbers (one per class), got shape '
+                             f'{array.shape}.')
+        if not np.isfinite(array).all() or (array < 0).any():
+            raise ValueError(f'{where}: gt_score must be finite and >= 0, '
+                             f'got {score!r}.')
+        return array
 
     def get_gt_labels(self) -> np.ndarray:
         """All ground-truth labels, like mmpretrain's datasets.

@@ -13,8 +13,11 @@ def _set(dataset: Any, root: str) -> int:
     if 'data_root' in dataset or 'ann_file' in dataset:
         dataset['data_root'] = root
         count += 1
-    for key in ('dataset', 'datasets'):  # wrappers: RepeatDataset, ClassBalancedDataset, ConcatDataset
-        inner = dataset.get(key)
+    # wrappers: RepeatDataset, ClassBalancedDataset (dataset), ConcatDataset (datasets),
+    # AnomalySplitDataset (dataset, eval_dataset)
+    for key, inner in dataset.items():
+        if not key.endswith(('dataset', 'datasets')):
+            continue
         for item in inner if isinstance(inner, (list, tuple)) else [inner]:
             count += _set(item, root)
     return count

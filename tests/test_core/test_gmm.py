@@ -7,6 +7,7 @@ import torch
 from sklearn.datasets import make_blobs
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
+from cmda_mm.core import gmm as gmm_module
 from cmda_mm.core.gmm import GaussianMixture, select_n_components
 
 
@@ -131,17 +132,59 @@ def test_same_seed_same_fit_and_global_rng_untouched(init):
     assert a.n_iter_ == b.n_iter_ and a.lower_bound_ == b.lower_bound_
 
 
-def test_n_init_keeps_the_best_lower_bound():
-    # overlapping blobs: the inits reach different optima. The first init of n_init=4 draws exactly what
-    # n_init=1 draws, so keeping the best can only raise the bound.
+def test_n_init_keeps_the_best_lower_bound(monkeypatch):
+    # overlapping blobs: the inits reach different optima; the kept one must be the best, not the last
     _, x, _ = _blobs(n=300, d=3, m=6, std=3.0, seed=2)
-    bounds = [GaussianMixture(6, 'full', n_init=n, init_params='random', seed=1).fit(x).lower_bound_
-              for n in (1, 4)]
-    assert bounds[1] >= bounds[0]
-    singles = []
-    for seed in range(4):
-        singles.append(GaussianMixture(6, 'full', init_params='random', seed=seed).fit(x).lower_bound_)
-    assert len(set(round(s, 6) for s in singles)) > 1  # the data do have several optima
+    finals, original = [], GaussianMixture._em_iteration
+
+    def recording(self, data):
+        bound = original(self, data)
+        if self._probe_iters == 0:
+            finals.append(bound)
+        else:
+            finals[-1] = bound
+        self._probe_iters += 1
+        return bound
+
+    original_init = GaussianMixture._initial_resp
+
+    def counting_init(self, *args):
+        self._probe_iters = 0
+        return original_init(self, *args)
+
+    monkeypatch.setattr(GaussianMixture, '_em_iteration', recording)
+    monkeypatch.setattr(GaussianMixture, '_initial_resp', counting_init)
+    for seed in range(3):
+        finals.clear()
+        gmm = GaussianMixture(6, 'full', n_init=4, init_params='random', seed=seed).fit(x)
+        assert len(finals) == 4 and gmm.lower_bound_ == max(finals)
+        if finals[-1] < max(finals):
+            break
+    else:
+        pytest.fail('every draw ended with its best init; the test data no longer discriminate')
+
+
+@pytest.mark.filterwarnings('ignore::sklearn.exceptions.ConvergenceWarning')
+@pytest.mark.parametrize('cov', ['diag', 'full'])
+@pytest.mark.parametrize('fast', [False, True])
+def test_one_em_iteration_equals_sklearn(cov, fast):
+    """From identical parameters, one E-step + M-step gives sklearn's parameters (pins both steps)."""
+    x_np, x, _ = _blobs(n=300, d=5, m=3, std=2.0, seed=8)
+    start = _sk(x_np, 3, cov, max_iter=2)
+    # far from a fixed point, so that the M-step moves the means
+    start.means_ = start.means_ + np.random.default_rng(1).normal(size=start.means_.shape)
+    sk = SkGaussianMixture(3, covariance_type=cov, max_iter=1, tol=0.0, reg_covar=1e-4,
+                           weights_init=start.weights_, means_init=start.means_,
+                           precisions_init=start.precisions_).fit(x_np)
+    ours = _from_sk(start, cov)
+    ours.reg_covar, ours.fast_matmul = 1e-4, fast
+    lower_bound = ours._em_iteration(ours._data(x, ours._compute_dtype))
+    assert math.isclose(lower_bound, start.score(x_np), rel_tol=1e-6 if fast else 1e-12)
+    tol = dict(rtol=1e-5, atol=1e-7) if fast else dict(rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.weights_.numpy(), sk.weights_, **tol)
+    np.testing.assert_allclose(ours.means_.numpy(), sk.means_, **tol)
+    np.testing.assert_allclose(ours.covariances_.numpy(), sk.covariances_, **tol)
+    np.testing.assert_allclose(ours.precisions_cholesky_.numpy(), sk.precisions_cholesky_, **tol)
 
 
 @pytest.mark.parametrize('cov', ['diag', 'full'])
@@ -170,6 +213,45 @@ def test_fast_matmul_matches_float64_path():
     assert fast.n_iter_ == exact.n_iter_
     torch.testing.assert_close(fast.means_, exact.means_, rtol=0, atol=1e-4)
     assert abs(fast.score(x) - exact.score(x)) < 1e-5 * abs(exact.score(x))
+
+
+def test_fast_matmul_falls_back_when_a_covariance_does_not_factorise(monkeypatch):
+    _, x, _ = _blobs(n=300, d=6, m=3, std=2.0, seed=6)
+    exact = GaussianMixture(3, 'full', fast_matmul=False).fit(x)
+    calls, original = [], gmm_module._scatter_from_whitened
+
+    def broken(*args):  # a scatter that is not positive definite
+        calls.append(1)
+        return -original(*args)
+
+    monkeypatch.setattr(gmm_module, '_scatter_from_whitened', broken)
+    fallback = GaussianMixture(3, 'full').fit(x)
+    assert len(calls) == fallback.n_iter_ >= 1
+    torch.testing.assert_close(fallback.covariances_, exact.covariances_, rtol=1e-4, atol=1e-6)
+    assert abs(fallback.score(x) - exact.score(x)) < 1e-5 * abs(exact.score(x))
+
+
+def test_no_float32_products_under_tf32_precision():
+    gmm = GaussianMixture(2, 'full')
+    previous = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision('high')
+        assert gmm._compute_dtype == torch.float64
+    finally:
+        torch.set_float32_matmul_precision(previous)
+    assert gmm._compute_dtype == torch.float32
+    assert GaussianMixture(2, 'diag')._compute_dtype == torch.float64
+
+
+@pytest.mark.parametrize('cov', ['diag', 'full'])
+def test_degenerate_data_raise_and_leave_the_model_unfitted(cov):
+    x = torch.ones(20, 3, dtype=torch.float64)
+    gmm = GaussianMixture(2, covariance_type=cov, reg_covar=0.0)
+    with pytest.raises(ValueError, match='ill-defined empirical covariance'):
+        gmm.fit(x)
+    with pytest.raises(ValueError, match='fit'):
+        gmm.predict(x)
+    assert GaussianMixture(2, covariance_type=cov).fit(x).predict(x).shape == (20, )  # reg_covar saves it
 
 
 @pytest.mark.parametrize('cov', ['diag', 'full'])

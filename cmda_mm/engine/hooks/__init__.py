@@ -1,3 +1,4 @@
+from .attenuation_hook import CMDAAttenuationHook
 from .dca_hook import DCAHook
 
-__all__ = ['DCAHook']
+__all__ = ['DCAHook', 'CMDAAttenuationHook']

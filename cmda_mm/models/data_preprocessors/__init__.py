@@ -1,3 +1,4 @@
 from .cmda_preprocessor import CMDADataPreprocessor
+from .multiview_preprocessor import CMDAMultiViewDataPreprocessor
 
-__all__ = ['CMDADataPreprocessor']
+__all__ = ['CMDADataPreprocessor', 'CMDAMultiViewDataPreprocessor']

@@ -49,7 +49,8 @@ class CMDADataPreprocessor(ClsDataPreprocessor):
             training (bool): whether training-time batch augments (Mixup) apply.
 
         Returns:
-            dict: ``inputs`` (student tensor), ``data_samples`` and, when present, ``teacher`` (B×D tensor).
+            dict: ``inputs`` (student tensor), ``data_samples`` and, when present, ``teacher`` (B×D tensor,
+            or a dict of (B, L) token tensors from ``TokenizeCaption``).
         """
         inputs = data['inputs']
         teacher = None
@@ -60,7 +61,10 @@ class CMDADataPreprocessor(ClsDataPreprocessor):
             inputs = inputs['student']
         out = super().forward(dict(inputs=self._student(inputs), data_samples=data.get('data_samples')),
                               training)
-        if teacher is not None:
+        if isinstance(teacher, dict):  # token inputs of a text encoder (TokenizeCaption): keep dtypes
+            out['teacher'] = self.cast_data({k: torch.stack(list(v)) if isinstance(v, (list, tuple)) else v
+                                             for k, v in teacher.items()})
+        elif teacher is not None:
             if isinstance(teacher, (list, tuple)):
                 teacher = torch.stack(list(teacher))
             out['teacher'] = self.cast_data(teacher).float()

@@ -8,14 +8,16 @@ test_pipeline = [*teacher_pipeline, dict(type='PackPairedInputs')]
 train_dataloader = dict(
     batch_size=64,
     num_workers=0,
-    dataset=dict(type=dataset_type, split='train', pipeline=train_pipeline),
+    dataset=dict(type=dataset_type, split='train', num_samples=1600, noise=0.05, clutter=1,
+                 pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
 )
 val_dataloader = dict(
     batch_size=200,
     num_workers=0,
-    dataset=dict(type=dataset_type, split='test', pipeline=test_pipeline),
+    dataset=dict(type=dataset_type, split='test', num_samples=400, noise=0.05, clutter=1,
+                 pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
 )

@@ -1,0 +1,203 @@
+"""Training-step speed and memory of Base / Mixup / CMDA, side by side, through the project's own models.
+
+Measured in one run on this machine (as ratios, so machines compare):
+
+1. Step time (``model.train_step``: preprocessor + forward + backward + SGD step) of Base, Mixup, CMDA p=0.5
+   and CMDA p=1.0 (DCA on, a fitted mixture in the buffers) for the same model and batch: ResNet-18
+   (CIFAR stem) at 32 px, B=32, and the Wikipedia MLP towers at B=128. Variants are interleaved round by round
+   so drift in the machine's load hits all of them alike; the median is reported.
+2. The mix op vs a per-sample Python loop (from ``bench_core``).
+3. The DCA hook's epoch-end fit (our GaussianMixture) vs scikit-learn on the same embeddings.
+4. Peak memory of a step per variant (max RSS growth of a fresh process over its post-build baseline).
+
+Usage::
+
+    python benchmarks/speed.py [--steps 20] [--out benchmarks/results/speed.md]
+"""
+import argparse
+import copy
+import datetime
+import multiprocessing as mp
+import os.path as osp
+import platform
+import resource
+import statistics
+import sys
+import time
+
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+sys.path.insert(0, osp.join(REPO, 'benchmarks'))
+
+SETTINGS = {
+    'resnet18-32px-B32': dict(config='configs/cmda_demo.py', batch=32, student=(3, 32, 32), teacher=256,
+                             classes=6, override=dict(
+                                 backbone=dict(type='ResNet_CIFAR', depth=18, stem_channels=64,
+                                               base_channels=64, num_stages=4, out_indices=(3, ),
+                                               _delete_=True),
+                                 head=dict(in_channels=512), student_projector=dict(in_channels=512))),
+    'wikipedia-mlp-B128': dict(config='configs/wikipedia/cmda_mlp_wikipedia-vision.py', batch=128,
+                               student=(128, ), teacher=384, classes=10, override={}),
+}
+VARIANTS = {
+    'Base': dict(teacher=False, cmda=None, mixup=False),
+    'Mixup': dict(teacher=False, cmda=None, mixup=True),
+    'CMDA p=0.5': dict(teacher=True, cmda=0.5, mixup=False),
+    'CMDA p=1.0': dict(teacher=True, cmda=1.0, mixup=False),
+}
+
+
+def build(setting: dict, variant: dict):
+    """Model + optimiser wrapper for one (setting, variant), built from the project's configs."""
+    import cmda_mm  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmpretrain.registry import MODELS
+
+    from cmda_mm.core import GaussianMixture
+    cfg = Config.fromfile(osp.join(REPO, setting['config']))
+    model_cfg = Config(dict(model=cfg.model))
+    model_cfg.merge_from_dict(dict(model=copy.deepcopy(setting['override'])))
+    m = model_cfg.model.to_dict()
+    pre = m['data_preprocessor']
+    if not variant['teacher']:
+        for key in ('teacher_encoder', 'student_projector', 'teacher_projector', 'contrastive_loss'):
+            m.pop(key, None)
+        pre.pop('cmda', None)
+    else:
+        pre['cmda'] = dict(pre['cmda'], fraction=variant['cmda'])
+    if variant['mixup']:
+        m['train_cfg'] = dict(augments=dict(type='Mixup', alpha=0.25))
+    torch.manual_seed(0)
+    model = MODELS.build(m)
+    mixer = getattr(model.data_preprocessor, 'cmda', None)
+    if mixer is not None:  # a fitted mixture, so the DCA path runs as after the first epoch
+        dim = model.student_projector.out_channels
+        emb = torch.nn.functional.normalize(torch.randn(512, dim), dim=1)
+        mixer.set_gmm(GaussianMixture(2, 'diag', seed=0).fit(emb))
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    model.train()
+    return model, optim
+
+
+def batch(setting: dict, seed: int = 0):
+    from mmpretrain.structures import DataSample
+    g = torch.Generator().manual_seed(seed)
+    b = setting['batch']
+    student = torch.randn(b, *setting['student'], generator=g)
+    if len(setting['student']) == 3:
+        student = (student * 60 + 127).clamp(0, 255)
+    teacher = torch.rand(b, setting['teacher'], generator=g)
+    labels = torch.randint(setting['classes'], (b, ), generator=g)
+    return dict(inputs=dict(student=student, teacher=teacher),
+                data_samples=[DataSample().set_gt_label(int(y)) for y in labels])
+
+
+def step_times(setting: dict, steps: int) -> dict:
+    """Median step time (ms) per variant, variants interleaved round by round."""
+    built = {name: build(setting, v) for name, v in VARIANTS.items()}
+    data = batch(setting)
+    times = {name: [] for name in VARIANTS}
+    for round_ in range(steps + 2):
+        for name, (model, optim) in built.items():
+            d = copy.copy(data)
+            d['data_samples'] = copy.deepcopy(data['data_samples'])
+            start = time.perf_counter()
+            model.train_step(d, optim)
+            if round_ >= 2:  # warm-up rounds
+                times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
+
+
+def _peak_child(setting_name: str, variant_name: str, queue) -> None:
+    torch.set_num_threads(torch.get_num_threads())
+    setting = SETTINGS[setting_name]
+    model, optim = build(setting, VARIANTS[variant_name])
+    data = batch(setting)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(3):
+        d = copy.copy(data)
+        d['data_samples'] = copy.deepcopy(data['data_samples'])
+        model.train_step(d, optim)
+    queue.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024.0)
+
+
+def peak_memory(setting_name: str) -> dict:
+    ctx = mp.get_context('spawn')
+    out = {}
+    for name in VARIANTS:
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_peak_child, args=(setting_name, name, queue))
+        proc.start()
+        out[name] = queue.get(timeout=600)
+        proc.join()
+    return out
+
+
+def dca_fit_rows():
+    import numpy as np
+    from sklearn.mixture import GaussianMixture as SkGMM
+
+    from cmda_mm.core import GaussianMixture
+    rows = ['| embeddings | M | cov | sklearn (s) | ours (s) | speed-up |', '|---|---|---|---|---|---|']
+    for n, m, cov in ((2173, 2, 'diag'), (10000, 2, 'diag'), (10000, 8, 'diag'), (10000, 8, 'full')):
+        g = torch.Generator().manual_seed(0)
+        centers = torch.randn(m, 128, generator=g)
+        x = torch.nn.functional.normalize(centers[torch.randint(m, (n, ), generator=g)]
+                                          + 0.5 * torch.randn(n, 128, generator=g), dim=1)
+        t0 = time.perf_counter()
+        SkGMM(m, covariance_type=cov, tol=1e-3, reg_covar=1e-6, random_state=0,
+              init_params='k-means++').fit(x.double().numpy())
+        t_sk = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        GaussianMixture(m, cov, tol=1e-3, reg_covar=1e-6, seed=0).fit(x)
+        t_ours = time.perf_counter() - t0
+        rows.append(f'| {n}×128 | {m} | {cov} | {t_sk:.3f} | {t_ours:.3f} | {t_sk / t_ours:.1f}× |')
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--steps', type=int, default=20, help='timed steps per variant')
+    parser.add_argument('--no-memory', action='store_true', help='skip the per-variant peak memory runs')
+    parser.add_argument('--out', default=osp.join(REPO, 'benchmarks', 'results', 'speed.md'))
+    args = parser.parse_args()
+    import bench_core
+
+    lines = ['# Speed: Base vs Mixup vs CMDA', '',
+             f'{datetime.date.today()}, {platform.processor() or platform.machine()}, '
+             f'{torch.get_num_threads()} threads, torch {torch.__version__}. Command: '
+             f'`python benchmarks/speed.py --steps {args.steps}`.', '',
+             '## 1. Training step time (median ms) and ratios', '',
+             '| setting | ' + ' | '.join(VARIANTS) + ' | CMDA p=0.5 / Base | CMDA p=0.5 / Mixup | '
+             'CMDA p=1.0 / Base |', '|---' * (len(VARIANTS) + 4) + '|']
+    mem = {}
+    for name, setting in SETTINGS.items():
+        print(f'timing {name} ...', flush=True)
+        t = step_times(setting, args.steps)
+        lines.append(f'| {name} | ' + ' | '.join(f'{t[v]:.1f}' for v in VARIANTS) +
+                     f" | {t['CMDA p=0.5'] / t['Base']:.2f}× | {t['CMDA p=0.5'] / t['Mixup']:.2f}× | "
+                     f"{t['CMDA p=1.0'] / t['Base']:.2f}× |")
+        print(lines[-1], flush=True)
+        if not args.no_memory:
+            mem[name] = peak_memory(name)
+    lines += ['', 'Targets: CMDA p=0.5 ≤ 1.6× Base and ≤ 1.5× Mixup.', '']
+    if mem:
+        lines += ['## 2. Peak memory of a training step (MB of RSS above the post-build baseline)', '',
+                  '| setting | ' + ' | '.join(VARIANTS) + ' |', '|---' * (len(VARIANTS) + 1) + '|']
+        lines += [f'| {n} | ' + ' | '.join(f'{m[v]:.0f}' for v in VARIANTS) + ' |' for n, m in mem.items()]
+        lines.append('')
+    lines += ['## 3. DCA epoch-end fit: our GaussianMixture vs scikit-learn (same embeddings, same CPU)', '']
+    lines += dca_fit_rows() + ['', 'Target: ≥ 5× faster than scikit-learn for full covariance.', '']
+    lines += bench_core.bench_mix()
+    text = '\n'.join(lines) + '\n'
+    print(text)
+    with open(args.out, 'w') as f:
+        f.write(text)
+
+
+if __name__ == '__main__':
+    main()

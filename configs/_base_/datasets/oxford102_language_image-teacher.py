@@ -1,0 +1,19 @@
+# Oxford-102, language student + image teacher: the teacher is the image's precomputed feature row
+# (EfficientNet-Lite0, 1280-d, from tools/extract_features.py; one row per image or per entry).
+_base_ = ['./oxford102_language.py']
+image_features = 'features/oxford102_efficientnet_lite0_image_fp16.npy'
+train_pipeline = [
+    dict(type='RandomCaption', mode='random'),
+    dict(type='LoadFeatureRow', prefix='text', out_key='img'),
+    dict(type='LoadFeatureRow', prefix='image', out_key='teacher'),
+    dict(type='PackPairedInputs'),
+]
+test_pipeline = [
+    dict(type='RandomCaption', mode='first'),
+    dict(type='LoadFeatureRow', prefix='text', out_key='img'),
+    dict(type='LoadFeatureRow', prefix='image', out_key='teacher'),
+    dict(type='PackPairedInputs'),
+]
+train_dataloader = dict(dataset=dict(image_features=image_features, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(image_features=image_features, pipeline=test_pipeline))
+test_dataloader = val_dataloader

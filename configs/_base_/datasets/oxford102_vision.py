@@ -1,0 +1,46 @@
+# Oxford-102 (official release + the 10 captions per image of Reed et al. 2016), vision student alone.
+# Paper §IV-A classification: the 10 largest classes, 1,861 train / 442 test pairs -> a seeded holdout
+# stratified over classes with the paper's test ratio (442 / 2,303). Basic augmentation (paper §IV-B): geometric
+# (random resized crop, flip), photometric (colour jitter), information dropping (random erasing).
+# The student alone needs no captions (text_dir=None). Layout and preparation: docs/data_preparation.md;
+# `--data-root PATH` points every dataloader elsewhere.
+dataset_type = 'Oxford102Dataset'
+data_root = 'data/oxford102'
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=224),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4),  # no hue: mmcv 2.1 overflows on numpy 2
+    dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
+    dict(type='PackPairedInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=256, edge='short'),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='PackPairedInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=128,
+    num_workers=8,
+    persistent_workers=True,
+    dataset=dict(type=dataset_type, data_root=data_root, split='train', groups=10, text_dir=None,
+                 pipeline=train_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    drop_last=True,  # a last batch of 1 would break the BatchNorm1d of the projections
+    collate_fn=dict(type='default_collate'),
+)
+val_dataloader = dict(
+    batch_size=128,
+    num_workers=8,
+    persistent_workers=True,
+    dataset=dict(type=dataset_type, data_root=data_root, split='test', groups=10, text_dir=None,
+                 pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+)
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator

@@ -1,0 +1,8 @@
+# DenseNet-201 vision student (paper Table IV). Use in a vision config with one line:
+#   _base_ = ['<vision config>.py', '<path to>/_base_/models/backbones/densenet201.py']
+#   model = {{_base_.backbone_override}}
+backbone_override = dict(
+    backbone=dict(_delete_=True, type='DenseNet', arch='201'),
+    head=dict(in_channels=1920),
+    student_projector=dict(in_channels=1920),
+)

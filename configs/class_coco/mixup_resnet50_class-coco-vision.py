@@ -1,0 +1,3 @@
+# Paper Table II, Class-COCO, vision, +Mixup (mmpretrain's batch Mixup, alpha = 0.25 as in the paper).
+_base_ = ['./base_resnet50_class-coco-vision.py']
+model = dict(train_cfg=dict(augments=dict(type='Mixup', alpha=0.25)))

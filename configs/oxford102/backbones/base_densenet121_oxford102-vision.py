@@ -1,0 +1,3 @@
+# Paper Table IV architectures, DenseNet-121, Base, on the Oxford-102 vision classification task.
+_base_ = ['../base_resnet50_oxford102-vision.py', '../../_base_/models/backbones/densenet121.py']
+model = {{_base_.backbone_override}}

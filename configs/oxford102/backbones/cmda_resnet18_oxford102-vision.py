@@ -1,0 +1,3 @@
+# Paper Table IV architectures, ResNet-18, +CMDA, on the Oxford-102 vision classification task.
+_base_ = ['../cmda_resnet50_oxford102-vision.py', '../../_base_/models/backbones/resnet18.py']
+model = {{_base_.backbone_override}}

@@ -1,0 +1,62 @@
+"""tools/select_clusters.py: BIC picks the true number of blobs; PNG plot; every input kind."""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmpretrain.registry import MODELS
+
+import cmda_mm  # noqa: F401
+from fixtures import make_wiki
+
+REPO = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location('select_clusters', REPO / 'tools' / 'select_clusters.py')
+tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tool)
+
+
+def blobs(m=3, n=300, d=4, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 8, (m, d))
+    return (centres[np.arange(n) % m] + rng.normal(0, 1, (n, d))).astype(np.float32)
+
+
+@pytest.mark.parametrize('true_m', [2, 3])
+def test_bic_picks_the_true_number_of_blobs(true_m, tmp_path):
+    path = tmp_path / 'x.npy'
+    np.save(path, blobs(true_m))
+    out = tmp_path / 'curves.png'
+    best, curves = tool.main(['--features', str(path), '--range', '1', '6', '--out', str(out)])
+    assert best == true_m
+    assert sorted(curves['bic']) == sorted(curves['aic']) == [1, 2, 3, 4, 5, 6]
+    assert min(curves['bic'], key=curves['bic'].get) == true_m
+    assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and out.stat().st_size > 5000
+
+
+def test_embeddings_file_subsample_and_errors(tmp_path):
+    z = torch.nn.functional.normalize(torch.from_numpy(blobs(2, 200, 6)), dim=1)
+    torch.save(dict(z_student=z), tmp_path / 'embeddings.pth')
+    best, curves = tool.main(['--features', str(tmp_path / 'embeddings.pth'), '--range', '1', '3',
+                              '--max-samples', '120', '--criterion', 'aic', '--out', str(tmp_path / 'p.png')])
+    assert best == min(curves['aic'], key=curves['aic'].get)
+    torch.save(dict(other=z), tmp_path / 'bad.pth')
+    with pytest.raises(ValueError, match='bad.pth'):
+        tool.main(['--features', str(tmp_path / 'bad.pth')])
+    with pytest.raises(ValueError, match='--range'):
+        tool.main(['--features', str(tmp_path / 'embeddings.pth'), '--range', '3', '1'])
+    with pytest.raises(ValueError, match='CONFIG and --checkpoint'):
+        tool.main([])
+
+
+def test_config_and_checkpoint_embed_the_training_set(tmp_path):
+    wiki = make_wiki(tmp_path / 'wiki')
+    config = str(REPO / 'configs' / 'offline' / 'align_mlp_wikipedia-vision.py')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(config).model)
+    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'ckpt.pth')
+    best, curves = tool.main([config, '--checkpoint', str(tmp_path / 'ckpt.pth'), '--data-root', str(wiki),
+                              '--range', '1', '2', '--out', str(tmp_path / 'w.png')])
+    assert best in (1, 2) and len(curves['bic']) == 2
+    assert (tmp_path / 'w.png').stat().st_size > 0

@@ -1,0 +1,294 @@
+"""CMDA (offline): learn the common latent space without a task, then augment a dataset once.
+
+    python tools/augment_offline.py configs/offline/align_mlp_wikipedia-vision.py --out work_dirs/aug --multiple 1
+
+Steps (paper Algorithm 1 with step 3): (1) train ``cfg.model`` (a :class:`CMDAAligner`: contrastive loss
+only, Eq. 7, or Eq. 8 with ``supervised=True``) with the MMEngine Runner, or take ``--checkpoint``;
+(2) embed the whole training set (batched, no grad) and fit the DCA mixture on the student embeddings
+(M fixed, or chosen by BIC/AIC); (3) make the new samples shard by shard with the core weights and write
+them: PNG images (image students) or one ``.npy`` matrix (feature students), plus ``augmented.json`` in
+the :class:`PairedDataset` format with soft labels (``gt_score``) and provenance (teacher index, student
+indices, their final/inter/intra weights). Downstream configs (``configs/offline/cmda-offline_*``)
+concatenate it with the original data.
+
+Candidate pools (``augment.pool``): 'batch' (default) draws, like a shuffled training batch, a random pool
+of ``pool_size`` samples that holds the pairs of up to ``pool_size`` teachers; the weights of that block
+are one (R, B) matrix product. This is what online CMDA mixes over, so offline samples follow the same
+distribution; and a teacher used again (``--multiple`` > 1) meets other partners, so its new samples
+differ. 'all' scores every teacher against the whole set (chunked (R, N) products): the top-m' partners
+are then the global nearest neighbours, deterministic per teacher, so each teacher is used at most once.
+
+Resuming: the output folder holds a manifest; rerunning the same command keeps the trained aligner, the
+embeddings, the plan and every finished shard, and continues. A non-empty folder that is not the same
+run is refused unless ``--overwrite`` (which deletes it first).
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import os.path as osp
+import shutil
+import time
+
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+from mmengine.utils import ProgressBar
+
+import cmda_mm  # noqa: F401  registers the plugin
+from cmda_mm.utils import register_checkpoint_safe_globals, set_data_root
+from cmda_mm.utils.offline import (Plan, build_model, embed_dataset, embed_loader_cfg, fit_dca, generate_rows,
+                                   make_plan)
+
+MANIFEST, ALIGNER, STATE = 'manifest.json', 'aligner.pth', 'embeddings.pth'
+DEFAULTS = dict(num=None, multiple=1.0, teacher_classes=None, pool='batch', pool_size=128, normalization='ratio',
+                temperature=0.1, top_k=3, dca=dict(n_components=2, criterion='bic', covariance_type='diag'),
+                shard_size=1024, chunk_size=256, batch_size=256, seed=0)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='CMDA (offline): align, then augment a dataset once')
+    parser.add_argument('config', help='offline config (model = CMDAAligner, train_dataloader, schedule, augment)')
+    parser.add_argument('--out', help='output folder (default: work_dirs/offline/<config name>)')
+    count = parser.add_mutually_exclusive_group()
+    count.add_argument('--num', type=int, help='number of new samples')
+    count.add_argument('--multiple', type=float, help='number of new samples as a multiple of the dataset size')
+    parser.add_argument('--seed', type=int, help='seed of the aligner training and of the plan')
+    parser.add_argument('--checkpoint', help='use these aligner weights instead of training (skips step 1)')
+    parser.add_argument('--overwrite', action='store_true', help='delete a non-empty output folder first')
+    parser.add_argument('--data-root', help='dataset root for every dataloader')
+    parser.add_argument('--device', default='cpu', help='device for embedding and generation')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    return parser.parse_args(argv)
+
+
+def load_cfg(args) -> Config:
+    cfg = Config.fromfile(args.config)
+    if args.data_root is not None:
+        set_data_root(cfg, args.data_root)
+        if (cfg.get('augment') or {}).get('dataloader') is not None:
+            set_data_root(ConfigDict(train_dataloader=cfg.augment.dataloader), args.data_root)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    augment = ConfigDict(DEFAULTS)
+    augment.update(cfg.get('augment') or {})
+    if args.seed is not None:
+        augment.seed = args.seed
+        cfg.randomness = dict(cfg.get('randomness') or {}, seed=args.seed)
+    if args.num is not None:
+        augment.num, augment.multiple = args.num, None
+    elif args.multiple is not None:
+        augment.num, augment.multiple = None, args.multiple
+    cfg.augment = augment
+    cfg.work_dir = osp.join(args.out, 'aligner')
+    return cfg
+
+
+def prepare_out(out: str, fingerprint: str, overwrite: bool) -> dict:
+    """The manifest of a matching earlier run (resume), or a fresh one; refuse foreign content."""
+    if osp.isdir(out) and os.listdir(out):
+        path = osp.join(out, MANIFEST)
+        manifest = json.load(open(path)) if osp.isfile(path) else None
+        if overwrite:
+            shutil.rmtree(out)
+        elif manifest is not None and manifest.get('fingerprint') == fingerprint:
+            print_log(f'Resuming in {out}: {len(manifest["done"])} shard(s) done', 'current')
+            return manifest
+        else:
+            why = 'was made with other settings' if manifest else 'is not an augment_offline output'
+            raise FileExistsError(f'Output folder {out} is not empty and {why}; pass --overwrite to replace it '
+                                  'or choose another --out')
+    os.makedirs(osp.join(out, 'shards'), exist_ok=True)
+    manifest = dict(fingerprint=fingerprint, done=[], complete=False)
+    save_json(manifest, osp.join(out, MANIFEST))
+    return manifest
+
+
+def save_json(obj, path: str) -> None:
+    """Write atomically (a crash never leaves a half-written file)."""
+    with open(path + '.tmp', 'w') as f:
+        json.dump(obj, f)
+    os.replace(path + '.tmp', path)
+
+
+def train_aligner(cfg: Config, out: str) -> str:
+    """Train the aligner with the MMEngine Runner (resuming its own checkpoints); save its weights."""
+    path = osp.join(out, ALIGNER)
+    if osp.isfile(path):
+        return path
+    cfg = cfg.copy()
+    for key in ('val_dataloader', 'val_cfg', 'val_evaluator', 'test_dataloader', 'test_cfg', 'test_evaluator'):
+        cfg[key] = None  # the aligner has no task metric
+    cfg.resume = osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint'))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    torch.save(dict(state_dict=runner.model.state_dict(), meta=dict(epoch=runner.epoch, iter=runner.iter)),
+               path + '.tmp')
+    os.replace(path + '.tmp', path)
+    return path
+
+
+def resolve_num(augment, n: int) -> int:
+    if augment.num is not None:
+        num = int(augment.num)
+    else:
+        num = int(round(float(augment.multiple) * n))
+    if num < 1:
+        raise ValueError(f'nothing to generate: num={augment.num}, multiple={augment.multiple}')
+    return num
+
+
+def prepare_state(cfg: Config, ckpt: str, out: str, device: str):
+    """Embed the training set; fit DCA and plan once (saved), reuse them when resuming."""
+    augment = cfg.augment
+    loader_cfg = embed_loader_cfg(cfg)
+    loader_cfg.batch_size = augment.batch_size
+    model = build_model(cfg, ckpt, device)
+    loader = Runner.build_dataloader(loader_cfg)
+    data = embed_dataset(model, loader)
+    classes = loader.dataset.metainfo.get('classes')
+    path = osp.join(out, STATE)
+    if osp.isfile(path):
+        state = torch.load(path, map_location='cpu', weights_only=True)
+        same = state['z_student'].shape == data.z_student.shape and torch.allclose(
+            state['z_student'], data.z_student, atol=1e-4)
+        if not same:
+            raise RuntimeError(f'{path}: the training set or the aligner changed since this run started '
+                               '(embeddings differ); use --overwrite to start again')
+        return data._replace(z_student=state['z_student'], z_teacher=state['z_teacher']), state, classes
+    candidates = None
+    if augment.teacher_classes is not None:
+        if data.labels is None:
+            raise ValueError('augment.teacher_classes needs labelled data (gt_label in every sample)')
+        ids = [classes.index(c) if isinstance(c, str) else int(c) for c in augment.teacher_classes]
+        candidates = torch.isin(data.labels, torch.tensor(ids)).nonzero().flatten()
+    dca = dict(augment.dca or {})
+    gmm, scores = fit_dca(data.z_student, **dca)
+    num = resolve_num(augment, len(data.z_student))
+    plan = make_plan(len(data.z_student), num, augment.pool, augment.pool_size, candidates, augment.seed)
+    state = dict(z_student=data.z_student, z_teacher=data.z_teacher, labels=data.labels,
+                 gmm=None if gmm is None else gmm.state_dict(), criterion={str(k): v for k, v in scores.items()},
+                 plan=plan._asdict())
+    torch.save(state, path + '.tmp')
+    os.replace(path + '.tmp', path)
+    return data, state, classes
+
+
+def entries_for(rows: dict, start: int, is_image: bool) -> list:
+    """PairedDataset samples (soft label + provenance) of one shard."""
+    entries = []
+    weights = rows['weights'].tolist()
+    for r in range(len(weights)):
+        keep = [j for j, w in enumerate(weights[r]) if w > 0]
+        prov = dict(teacher=int(rows['teacher'][r]), students=[int(rows['students'][r, j]) for j in keep],
+                    weights=[weights[r][j] for j in keep], inter=[float(rows['inter'][r, j]) for j in keep])
+        if rows['intra'] is not None:
+            prov['intra'] = [float(rows['intra'][r, j]) for j in keep]
+        entry = dict(img_path=f'images/{start + r:08d}.png') if is_image else dict(student_index=start + r)
+        if rows['score'] is not None:
+            entry['gt_label'] = int(rows['score'][r].argmax())
+            entry['gt_score'] = rows['score'][r].tolist()
+        entry['provenance'] = prov
+        entries.append(entry)
+    return entries
+
+
+def write_shard(out: str, k: int, start: int, rows: dict, is_image: bool) -> None:
+    """Write one shard (images or a feature block, then its entries); the manifest is updated after."""
+    if is_image:
+        pixels = rows['x'].round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        os.makedirs(osp.join(out, 'images'), exist_ok=True)
+        for r, img in enumerate(pixels):
+            cv2.imwrite(osp.join(out, 'images', f'{start + r:08d}.png'), img)
+    else:
+        np.save(osp.join(out, 'shards', f'{k:06d}.tmp.npy'), rows['x'].numpy().astype(np.float32))
+        os.replace(osp.join(out, 'shards', f'{k:06d}.tmp.npy'), osp.join(out, 'shards', f'{k:06d}.npy'))
+    save_json(entries_for(rows, start, is_image), osp.join(out, 'shards', f'{k:06d}.json'))
+
+
+def finalize(out: str, manifest: dict, n_shards: int, is_image: bool, meta: dict, info: dict) -> None:
+    """Merge the shards into ``augmented.npy`` (features) and ``augmented.json``.
+
+    The generation settings go to a top-level ``cmda_offline`` key, not to ``metainfo``: mmengine's
+    ``ConcatDataset`` requires equal metainfo across the concatenated datasets.
+    """
+    data_list = []
+    for k in range(n_shards):
+        data_list += json.load(open(osp.join(out, 'shards', f'{k:06d}.json')))
+    if not is_image:
+        blocks = [np.load(osp.join(out, 'shards', f'{k:06d}.npy'), mmap_mode='r') for k in range(n_shards)]
+        merged = np.lib.format.open_memmap(osp.join(out, 'augmented.tmp.npy'), 'w+', np.float32,
+                                           (sum(len(b) for b in blocks), blocks[0].shape[1]))
+        offset = 0
+        for b in blocks:
+            merged[offset:offset + len(b)] = b
+            offset += len(b)
+        merged.flush()
+        del merged
+        os.replace(osp.join(out, 'augmented.tmp.npy'), osp.join(out, 'augmented.npy'))
+        for k in range(n_shards):
+            os.remove(osp.join(out, 'shards', f'{k:06d}.npy'))
+    save_json(dict(metainfo=meta, cmda_offline=info, data_list=data_list), osp.join(out, 'augmented.json'))
+    manifest['complete'] = True
+    save_json(manifest, osp.join(out, MANIFEST))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    args.out = osp.abspath(args.out or osp.join('work_dirs', 'offline', osp.splitext(osp.basename(args.config))[0]))
+    register_checkpoint_safe_globals()
+    cfg = load_cfg(args)
+    fingerprint = hashlib.sha256((cfg.pretty_text + str(args.checkpoint)).encode()).hexdigest()
+    manifest = prepare_out(args.out, fingerprint, args.overwrite)
+    if manifest['complete']:
+        print_log(f'{args.out} is complete; nothing to do', 'current')
+        return args.out
+    tic = time.time()
+    ckpt = args.checkpoint or train_aligner(cfg, args.out)
+    aug = cfg.augment
+    t_align = time.time()
+    data, state, classes = prepare_state(cfg, ckpt, args.out, args.device)
+    t_embed = time.time()
+    print_log(f'Aligner ready in {t_align - tic:.1f} s; embedding + DCA + plan in {t_embed - t_align:.1f} s',
+              'current')
+    plan = Plan(**state['plan'])
+    resp = None
+    if state['gmm'] is not None:
+        from cmda_mm.core import GaussianMixture
+        resp = GaussianMixture.from_state_dict(state['gmm']).predict_proba(data.z_student).float()
+    num, size = len(plan.teacher), int(aug.shard_size)
+    n_shards = math.ceil(num / size)
+    is_image = data.student.dim() == 4
+    num_classes = None if data.labels is None else (len(classes) if classes else int(data.labels.max()) + 1)
+    done = set(manifest['done'])
+    bar = ProgressBar(num)
+    bar.completed = sum(min(size, num - k * size) for k in done)
+    for k in range(n_shards):
+        if k in done:
+            continue
+        start, stop = k * size, min(num, (k + 1) * size)
+        rows = generate_rows(plan, start, stop, data, resp, num_classes, aug.normalization, aug.temperature,
+                             aug.top_k, aug.chunk_size)
+        write_shard(args.out, k, start, rows, is_image)
+        manifest['done'].append(k)
+        save_json(manifest, osp.join(args.out, MANIFEST))
+        bar.update(stop - start)
+    bar.file.write('\n')
+    gmm_m = None if state['gmm'] is None else int(state['gmm']['means'].shape[0])
+    meta = dict(classes=list(classes)) if classes else {}
+    info = dict(config=args.config, source_size=len(data.z_student), num=num, seed=aug.seed, pool=aug.pool,
+                pool_size=aug.pool_size, normalization=aug.normalization, temperature=aug.temperature,
+                top_k=aug.top_k, teacher_classes=aug.teacher_classes, n_components=gmm_m,
+                criterion=state['criterion'], checkpoint=ckpt)
+    finalize(args.out, manifest, n_shards, is_image, meta, info)
+    print_log(f'Wrote {num} new samples to {args.out}: generation {time.time() - t_embed:.1f} s, '
+              f'total {time.time() - tic:.1f} s (this run)', 'current')
+    return args.out
+
+
+if __name__ == '__main__':
+    main()
