@@ -1,4 +1,5 @@
 """Tiny data in the real layouts, written by the tests themselves (no ../shared needed)."""
+import json
 import os
 
 import numpy as np
@@ -136,4 +137,27 @@ def make_oxford(root, labels=OXFORD_LABELS, captions=10, features=True):
         'tstid': ids[2::3][None].astype(np.float64)})
     if features:
         _features(root, OXFORD_TEXT, n * captions, OXFORD_IMAGE, n)
+    return root
+
+
+def make_karpathy(root, images=None, with_images=False):
+    """A tiny ``dataset_coco.json`` in Karpathy's format (images are not needed to parse it)."""
+    images = images or [
+        dict(filepath='train2014', filename='COCO_train2014_1.jpg', cocoid=1, split='train',
+             sentences=[dict(raw='A dog runs.', tokens=['a', 'dog', 'runs']),
+                        dict(raw='A brown dog running on grass', tokens=['a', 'brown', 'dog'])]),
+        dict(filepath='val2014', filename='COCO_val2014_2.jpg', cocoid=2, split='restval',
+             sentences=[dict(raw='Two cats sleep.', tokens=['two', 'cats', 'sleep'])]),
+        dict(filepath='val2014', filename='COCO_val2014_3.jpg', cocoid=3, split='test',
+             sentences=[dict(raw='A red bus.', tokens=['a', 'red', 'bus']),
+                        dict(raw='A bus on a street', tokens=['a', 'bus'])]),
+    ]
+    root.mkdir(parents=True, exist_ok=True)
+    (root / 'dataset_coco.json').write_text(json.dumps(dict(dataset='coco', images=images)))
+    if with_images:
+        import cv2
+        for i, image in enumerate(images):
+            (root / image['filepath']).mkdir(exist_ok=True)
+            cv2.imwrite(str(root / image['filepath'] / image['filename']),
+                        np.full((24, 24, 3), 40 * i, dtype=np.uint8))
     return root

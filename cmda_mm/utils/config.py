@@ -41,5 +41,17 @@ def set_data_root(cfg, root: str) -> int:
         loader = cfg.get(name)
         if isinstance(loader, dict):
             count += _set(loader.get('dataset'), root)
+    count += _set_in_model(cfg.get('model'), root)
     cfg.data_root = root
     return count
+
+
+def _set_in_model(node: Any, root: str) -> int:
+    """Datasets nested in the model config (e.g. a captioner's ``vocab.source``)."""
+    if isinstance(node, (list, tuple)):
+        return sum(_set_in_model(item, root) for item in node)
+    if not isinstance(node, dict):
+        return 0
+    if 'type' in node and ('data_root' in node or 'ann_file' in node):
+        return _set(node, root)
+    return sum(_set_in_model(value, root) for value in node.values())

@@ -11,7 +11,7 @@ from mmpretrain.registry import DATASETS, MODELS
 
 import cmda_mm  # noqa: F401
 from cmda_mm.utils import set_data_root
-from fixtures import make_coco, make_oxford, make_wiki
+from fixtures import make_coco, make_karpathy, make_oxford, make_wiki
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(p for p in glob.glob(str(REPO / 'configs' / '**' / '*.py'), recursive=True)
@@ -32,7 +32,14 @@ def paper_roots(tmp_path_factory):
     """Class-COCO / Oxford-102 fixtures in the official layouts, by dataset type."""
     base = tmp_path_factory.mktemp('paper_data')
     return {'ClassCOCODataset': str(make_coco(base / 'coco')),
-            'Oxford102Dataset': str(make_oxford(base / 'oxford102'))}
+            'Oxford102Dataset': str(make_oxford(base / 'oxford102')),
+            'KarpathyCaptionDataset': str(make_karpathy(base / 'coco', images=KARPATHY_IMAGES, with_images=True))}
+
+
+KARPATHY_IMAGES = [
+    dict(filepath='train2014', filename=f'COCO_train2014_{i}.jpg', cocoid=i, split=split,
+         sentences=[dict(raw=f'a photo number {i}', tokens=['a', 'photo', 'number', str(i)])])
+    for i, split in enumerate(('train', 'train', 'val', 'test'))]
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=rel)

@@ -1,28 +1,10 @@
 """KarpathyCaptionDataset: splits, one sample per caption or per image, references, errors naming the sample."""
-import json
-
 import pytest
 from mmpretrain.registry import DATASETS
 
 import cmda_mm  # noqa: F401
 from cmda_mm.models.captioning import build_vocab
-
-
-def make_karpathy(root, images=None):
-    """A tiny ``dataset_coco.json`` in Karpathy's format (images are not needed to parse it)."""
-    images = images or [
-        dict(filepath='train2014', filename='COCO_train2014_1.jpg', cocoid=1, split='train',
-             sentences=[dict(raw='A dog runs.', tokens=['a', 'dog', 'runs']),
-                        dict(raw='A brown dog running on grass', tokens=['a', 'brown', 'dog'])]),
-        dict(filepath='val2014', filename='COCO_val2014_2.jpg', cocoid=2, split='restval',
-             sentences=[dict(raw='Two cats sleep.', tokens=['two', 'cats', 'sleep'])]),
-        dict(filepath='val2014', filename='COCO_val2014_3.jpg', cocoid=3, split='test',
-             sentences=[dict(raw='A red bus.', tokens=['a', 'red', 'bus']),
-                        dict(raw='A bus on a street', tokens=['a', 'bus'])]),
-    ]
-    root.mkdir(parents=True, exist_ok=True)
-    (root / 'dataset_coco.json').write_text(json.dumps(dict(dataset='coco', images=images)))
-    return root
+from fixtures import make_karpathy
 
 
 def build(root, **kwargs):

@@ -1,0 +1,150 @@
+"""Report of ``benchmarks/quality.py``: the markdown table, the notes and the PNG plots."""
+import os.path as osp
+import statistics
+from collections import defaultdict
+from typing import Dict, List
+
+from _quality_grid import METHODS, TASKS
+from _quality_stats import fmt_ci, mean_ci, render_table
+
+__all__ = ['PAPER', 'results_table', 'diagnostics_table', 'verdicts', 'plot_convergence', 'plot_ablation']
+
+ROW_NAMES = {('cls', 'vision'): 'Classification, vision (SIFT-128) — accuracy %',
+             ('cls', 'language'): 'Classification, language (MiniLM-384) — accuracy %',
+             ('ad', 'vision'): 'Anomaly detection, vision (SIFT-128) — AUROC %',
+             ('ad', 'language'): 'Anomaly detection, language (MiniLM-384) — AUROC %'}
+COLS = {'base': 'Base', 'mixup': '+Mixup', 'cmda': '+CMDA', 'cmda-offline': '+CMDA (offline)',
+        'cmda-nodca': 'CMDA−DCA'}
+# Paper Table I (anomaly detection, AUROC) and Table II / VI (classification accuracy), Wikipedia rows.
+PAPER = {('cls', 'vision'): {'base': '53.39 ± 2.49', 'mixup': '53.96 ± 3.39', 'cmda': '54.79 ± 1.09',
+                             'cmda-offline': '54.75 ± 1.15'},
+         ('cls', 'language'): {'base': '70.82 ± 1.92', 'mixup': '68.17 ± 1.17', 'cmda': '72.11 ± 2.11',
+                               'cmda-offline': '71.80 ± 1.40'},
+         ('ad', 'vision'): {'base': '73.07 ± 1.27', 'mixup': '74.49 ± 3.09', 'cmda': '76.22 ± 2.62'},
+         ('ad', 'language'): {'base': '89.69 ± 1.99', 'mixup': '89.24 ± 8.04', 'cmda': '91.48 ± 1.18'}}
+DIAG_KEYS = ['cmda_pair_weight', 'cmda_pair_is_top', 'cmda_max_weight', 'cmda_effective_n',
+             'cmda_same_class_weight', 'cmda_dca_shift']
+
+
+def _metric(rec: dict) -> float:
+    key = TASKS[rec['task']][1]
+    value = rec['metrics'][key]
+    return value * 100 if rec['task'] == 'ad' and value <= 1.0 else value
+
+
+def group(records: List[dict]) -> Dict[tuple, List[dict]]:
+    out = defaultdict(list)
+    for rec in records:
+        if 'metrics' in rec:
+            out[(rec['task'], rec['student'], rec['method'])].append(rec)
+    return out
+
+
+def results_table(records: List[dict], rows: List[tuple], with_paper: bool = True) -> str:
+    """Rows = task × student (ours, then the paper's numbers), columns = methods."""
+    groups = group(records)
+    cells, names = {}, []
+    for row in rows:
+        name = ROW_NAMES[row]
+        names.append(name)
+        for m in METHODS:
+            recs = groups.get(row + (m, ))
+            if recs:
+                cells[(name, COLS[m])] = fmt_ci([_metric(r) for r in recs])
+        if with_paper:
+            pname = '  paper (Tables I/II/VI)'
+            pname = f'{pname} [{row[0]}/{row[1]}]'
+            names.append(pname)
+            for m, v in PAPER[row].items():
+                cells[(pname, COLS[m])] = v
+    return render_table(names, [COLS[m] for m in METHODS], cells, first='task × student')
+
+
+def diagnostics_table(records: List[dict], rows: List[tuple]) -> str:
+    """Last-epoch mean ``cmda_*`` weight diagnostics per (row, CMDA variant), mean over seeds."""
+    groups = group(records)
+    cells, names = {}, []
+    for row in rows:
+        for m in ('cmda', 'cmda-nodca'):
+            recs = [r for r in groups.get(row + (m, ), []) if r.get('diagnostics')]
+            if not recs:
+                continue
+            name = f'{ROW_NAMES[row].split(" —")[0]} / {COLS[m]}'
+            names.append(name)
+            for k in DIAG_KEYS:
+                vals = [r['diagnostics'][k] for r in recs if k in r['diagnostics']]
+                if vals:
+                    cells[(name, k[5:])] = f'{statistics.fmean(vals):.3f}'
+    return render_table(names, [k[5:] for k in DIAG_KEYS], cells, first='run')
+
+
+def verdicts(records: List[dict], rows: List[tuple]) -> List[str]:
+    """One sentence per row: does +CMDA beat Base / +Mixup (CI-separated, or only in the mean)?"""
+    groups, lines = group(records), []
+    for row in rows:
+        vals = {m: [_metric(r) for r in groups.get(row + (m, ), [])] for m in METHODS}
+        if not vals['cmda']:
+            continue
+        cm, ch, _ = mean_ci(vals['cmda'])
+        parts = []
+        for base in ('base', 'mixup', 'cmda-nodca'):
+            if not vals[base]:
+                continue
+            bm, bh, _ = mean_ci(vals[base])
+            diff = cm - bm
+            sep = (cm - ch > bm + bh) or (cm + ch < bm - bh) if ch == ch and bh == bh else False
+            word = 'beats' if diff > 0 else 'does NOT beat'
+            parts.append(f'{word} {COLS[base]} ({diff:+.2f}{", CIs separate" if sep else ", CIs overlap"})')
+        lines.append(f'- {ROW_NAMES[row]}: +CMDA ' + '; '.join(parts) + '.')
+    return lines
+
+
+def plot_convergence(records: List[dict], rows: List[tuple], out: str) -> None:
+    """Evaluation metric vs epoch, mean over seeds, one panel per task × student (paper Fig. 6/7)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    groups = group(records)
+    fig, axes = plt.subplots(1, len(rows), figsize=(4.5 * len(rows), 3.6), squeeze=False)
+    for ax, row in zip(axes[0], rows):
+        for m in METHODS:
+            curves = [r['curve'] for r in groups.get(row + (m, ), []) if r.get('curve')]
+            if not curves:
+                continue
+            epochs = sorted(set.intersection(*[set(map(int, c)) for c in curves]))
+            scale = 100 if row[0] == 'ad' else 1
+            ys = [statistics.fmean(float(c[str(e)] if str(e) in c else c[e]) * scale for c in curves)
+                  for e in epochs]
+            ax.plot(epochs, ys, marker='.', label=f'{COLS[m]} (n={len(curves)})')
+        ax.set_title(ROW_NAMES[row].replace(' — ', '\n'), fontsize=9)
+        ax.set_xlabel('epoch')
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def plot_ablation(ablation: Dict[str, Dict[int, List[float]]], out: str) -> None:
+    """CMDA accuracy vs M (paper Fig. 11); mean ± 95 % CI over seeds, one line per student."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(4.8, 3.6))
+    for student, by_m in ablation.items():
+        ms = sorted(by_m)
+        stats = [mean_ci(by_m[m]) for m in ms]
+        ax.errorbar(ms, [s[0] for s in stats], yerr=[0 if s[1] != s[1] else s[1] for s in stats],
+                    marker='o', capsize=3, label=student)
+    ax.set_xscale('log', base=2)
+    ax.set_xlabel('M (DCA clusters; M = 1: no DCA effect)')
+    ax.set_ylabel('test accuracy %')
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def exists(path: str) -> bool:
+    return osp.exists(path)

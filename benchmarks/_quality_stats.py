@@ -1,0 +1,126 @@
+"""Pure helpers of ``benchmarks/quality.py``: confidence intervals, log/scalar parsing, table rendering.
+
+No training and no mmengine here, so the tests can check every piece on fake inputs.
+"""
+import json
+import math
+import re
+import statistics
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+__all__ = ['mean_ci', 'parse_final_metrics', 'parse_scalars', 'last_diagnostics', 'eval_curve', 'fmt_ci',
+           'render_table']
+
+FINAL_RE = re.compile(r'Final test metrics: (.*)$', re.MULTILINE)
+
+
+def mean_ci(values: Sequence[float], confidence: float = 0.95) -> Tuple[float, float, int]:
+    """Mean and half-width of the two-sided Student-t confidence interval.
+
+    Args:
+        values (Sequence[float]): one number per seed.
+        confidence (float): coverage of the interval. Defaults to 0.95.
+
+    Returns:
+        tuple: ``(mean, half_width, n)``; the half-width is ``nan`` for fewer than two values.
+    """
+    vals = [float(v) for v in values]
+    n = len(vals)
+    if n == 0:
+        return math.nan, math.nan, 0
+    mean = statistics.fmean(vals)
+    if n < 2:
+        return mean, math.nan, 1
+    from scipy.stats import t
+    sem = statistics.stdev(vals) / math.sqrt(n)
+    return mean, float(t.ppf(0.5 + confidence / 2, n - 1)) * sem, n
+
+
+def parse_final_metrics(log_text: str) -> Dict[str, float]:
+    """The metrics of the last ``Final test metrics: k: v, ...`` line printed by ``tools/train.py``.
+
+    Args:
+        log_text (str): the stdout/stderr of a run.
+
+    Returns:
+        dict: metric name -> value (numbers only).
+
+    Raises:
+        ValueError: if the log has no such line.
+    """
+    found = FINAL_RE.findall(log_text)
+    if not found:
+        raise ValueError('no "Final test metrics:" line in the log')
+    out = {}
+    for part in found[-1].split(', '):
+        key, _, value = part.rpartition(': ')
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            continue
+    return out
+
+
+def parse_scalars(path: str) -> Tuple[List[dict], List[dict]]:
+    """Split an mmengine ``vis_data/scalars.json`` into training records and evaluation records.
+
+    Training lines carry ``iter``; evaluation lines carry only ``step`` (the epoch) and the metrics.
+
+    Returns:
+        tuple: ``(train_records, eval_records)`` in file order.
+    """
+    train, evals = [], []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            rec = json.loads(line)
+            (train if 'iter' in rec else evals).append(rec)
+    return train, evals
+
+
+def last_diagnostics(train_records: List[dict], prefix: str = 'cmda_') -> Dict[str, float]:
+    """Mean of every ``cmda_*`` scalar over the logged iterations of the last epoch."""
+    if not train_records:
+        return {}
+    last = max(r.get('epoch', 0) for r in train_records)
+    rows = [r for r in train_records if r.get('epoch', 0) == last]
+    keys = sorted({k for r in rows for k in r if k.startswith(prefix)})
+    return {k: statistics.fmean(r[k] for r in rows if k in r) for k in keys}
+
+
+def eval_curve(eval_records: List[dict], metric: str) -> Dict[int, float]:
+    """epoch -> metric from the evaluation records (later records win)."""
+    return {int(r['step']): float(r[metric]) for r in eval_records if metric in r}
+
+
+def fmt_ci(values: Iterable[float], scale: float = 1.0, digits: int = 2) -> str:
+    """``'mean ± ci (n)'`` or ``'—'`` when there is no value."""
+    mean, half, n = mean_ci([v * scale for v in values])
+    if n == 0:
+        return '—'
+    if n == 1:
+        return f'{mean:.{digits}f} (n=1)'
+    return f'{mean:.{digits}f} ± {half:.{digits}f} (n={n})'
+
+
+def render_table(rows: List[str], columns: List[str], cells: Dict[Tuple[str, str], str],
+                 first: str = '') -> str:
+    """A markdown table; missing cells are ``—``."""
+    lines = ['| ' + ' | '.join([first] + columns) + ' |', '|' + '---|' * (len(columns) + 1)]
+    for row in rows:
+        lines.append('| ' + ' | '.join([row] + [cells.get((row, c), '—') for c in columns]) + ' |')
+    return '\n'.join(lines)
+
+
+def best_by(results: Dict[str, List[float]], higher: bool = True) -> Optional[str]:
+    """Key with the best mean value (ties: first in insertion order)."""
+    best, best_v = None, None
+    for key, vals in results.items():
+        if not vals:
+            continue
+        v = statistics.fmean(vals)
+        if best is None or (v > best_v if higher else v < best_v):
+            best, best_v = key, v
+    return best
