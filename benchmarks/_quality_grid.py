@@ -147,6 +147,15 @@ def run_command(run: Run, work_dir: str, data_root: str) -> List[List[str]]:
     return cmds
 
 
+def _scalars(work_dir: str, task: str) -> dict:
+    """Curve (eval metric per epoch) and last-epoch diagnostics from the run's newest scalars.json."""
+    found = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not found:
+        return {}
+    train, evals = parse_scalars(found[-1])
+    return dict(curve=eval_curve(evals, TASKS[task][1]), diagnostics=last_diagnostics(train))
+
+
 def result_path(work_root: str, run: Run) -> str:
     return osp.join(work_root, 'results', run.run_id + '.json')
 
@@ -154,10 +163,12 @@ def result_path(work_root: str, run: Run) -> str:
 def execute(run: Run, work_root: str, data_root: str, resume: bool = True) -> dict:
     """Run (or reuse) one run; returns its result record (``error`` set on failure)."""
     out = result_path(work_root, run)
+    work_dir = osp.join(work_root, 'runs', run.run_id)
     if resume and osp.exists(out):
         with open(out) as f:
-            return json.load(f)
-    work_dir = osp.join(work_root, 'runs', run.run_id)
+            rec = json.load(f)
+        rec.update(_scalars(work_dir, run.task))  # re-read, so a newer parser applies to old runs
+        return rec
     os.makedirs(work_dir, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONPATH=REPO)
     rec = dict(run_id=run.run_id, phase=run.phase, task=run.task, student=run.student, method=run.method,
@@ -175,11 +186,7 @@ def execute(run: Run, work_root: str, data_root: str, resume: bool = True) -> di
     rec['wall_s'] = round(time.time() - start, 1)
     with open(log_path) as f:
         rec['metrics'] = parse_final_metrics(f.read())
-    scalars = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if scalars:
-        train, evals = parse_scalars(scalars[-1])
-        rec['curve'] = eval_curve(evals, TASKS[run.task][1])
-        rec['diagnostics'] = last_diagnostics(train)
+    rec.update(_scalars(work_dir, run.task))
     os.makedirs(osp.dirname(out), exist_ok=True)
     with open(out, 'w') as f:
         json.dump(rec, f, indent=1)

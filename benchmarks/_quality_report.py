@@ -1,5 +1,4 @@
 """Report of ``benchmarks/quality.py``: the markdown table, the notes and the PNG plots."""
-import os.path as osp
 import statistics
 from collections import defaultdict
 from typing import Dict, List
@@ -23,13 +22,11 @@ PAPER = {('cls', 'vision'): {'base': '53.39 ± 2.49', 'mixup': '53.96 ± 3.39', 
          ('ad', 'vision'): {'base': '73.07 ± 1.27', 'mixup': '74.49 ± 3.09', 'cmda': '76.22 ± 2.62'},
          ('ad', 'language'): {'base': '89.69 ± 1.99', 'mixup': '89.24 ± 8.04', 'cmda': '91.48 ± 1.18'}}
 DIAG_KEYS = ['cmda_pair_weight', 'cmda_pair_is_top', 'cmda_max_weight', 'cmda_effective_n',
-             'cmda_same_class_weight', 'cmda_dca_shift']
+             'cmda_same_class_weight', 'cmda_dca_shift', 'loss_contrastive']
 
 
 def _metric(rec: dict) -> float:
-    key = TASKS[rec['task']][1]
-    value = rec['metrics'][key]
-    return value * 100 if rec['task'] == 'ad' and value <= 1.0 else value
+    return rec['metrics'][TASKS[rec['task']][1]]  # accuracy and AnomalyMetric are both in %
 
 
 def group(records: List[dict]) -> Dict[tuple, List[dict]]:
@@ -74,8 +71,12 @@ def diagnostics_table(records: List[dict], rows: List[tuple]) -> str:
             for k in DIAG_KEYS:
                 vals = [r['diagnostics'][k] for r in recs if k in r['diagnostics']]
                 if vals:
-                    cells[(name, k[5:])] = f'{statistics.fmean(vals):.3f}'
-    return render_table(names, [k[5:] for k in DIAG_KEYS], cells, first='run')
+                    cells[(name, _short(k))] = f'{statistics.fmean(vals):.3f}'
+    return render_table(names, [_short(k) for k in DIAG_KEYS], cells, first='run')
+
+
+def _short(key: str) -> str:
+    return key[5:] if key.startswith('cmda_') else key
 
 
 def verdicts(records: List[dict], rows: List[tuple]) -> List[str]:
@@ -112,8 +113,7 @@ def plot_convergence(records: List[dict], rows: List[tuple], out: str) -> None:
             if not curves:
                 continue
             epochs = sorted(set.intersection(*[set(map(int, c)) for c in curves]))
-            scale = 100 if row[0] == 'ad' else 1
-            ys = [statistics.fmean(float(c[str(e)] if str(e) in c else c[e]) * scale for c in curves)
+            ys = [statistics.fmean(float(c[str(e)] if str(e) in c else c[e]) for c in curves)
                   for e in epochs]
             ax.plot(epochs, ys, marker='.', label=f'{COLS[m]} (n={len(curves)})')
         ax.set_title(ROW_NAMES[row].replace(' — ', '\n'), fontsize=9)
@@ -145,6 +145,3 @@ def plot_ablation(ablation: Dict[str, Dict[int, List[float]]], out: str) -> None
     fig.savefig(out, dpi=110)
     plt.close(fig)
 
-
-def exists(path: str) -> bool:
-    return osp.exists(path)

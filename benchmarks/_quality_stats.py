@@ -80,8 +80,9 @@ def parse_scalars(path: str) -> Tuple[List[dict], List[dict]]:
     return train, evals
 
 
-def last_diagnostics(train_records: List[dict], prefix: str = 'cmda_') -> Dict[str, float]:
-    """Mean of every ``cmda_*`` scalar over the logged iterations of the last epoch."""
+def last_diagnostics(train_records: List[dict], prefix: Tuple[str, ...] = ('cmda_', 'loss_contrastive', 'loss_cls')
+                     ) -> Dict[str, float]:
+    """Mean of every ``cmda_*`` scalar (and the loss terms) over the logged iterations of the last epoch."""
     if not train_records:
         return {}
     last = max(r.get('epoch', 0) for r in train_records)

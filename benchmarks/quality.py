@@ -28,13 +28,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _quality_grid import HP_DEFAULT, HP_GRID, METHODS, REPO, STUDENTS, TASKS, Run, execute  # noqa: E402
+from _quality_grid import HP_DEFAULT, HP_GRID, REPO, STUDENTS, TASKS, Run, execute  # noqa: E402
 from _quality_report import (diagnostics_table, plot_ablation, plot_convergence, results_table,  # noqa: E402
                              verdicts)
 from _quality_stats import best_by, mean_ci  # noqa: E402
 
 HP_SEEDS = [100, 101]
 ABLATION_M = [1, 2, 4, 8]
+KEEP_MARKER = '<!-- hand-written below this line: kept when quality.py regenerates the file -->'
 
 
 def parse_args(argv=None):
@@ -99,7 +100,7 @@ def bic_aic(pool: Pool, records: List[dict], out_dir: str) -> List[str]:
             continue
         emb = osp.join(pool.args.work_root, 'runs', rec['run_id'], 'augmented', 'embeddings.pth')
         png = osp.join(out_dir, f'quality_bic_aic_{student}.png')
-        cmd = [sys.executable, 'tools/select_clusters.py', '--features', emb, '--range', '1', '8',
+        cmd = [sys.executable, 'tools/select_clusters.py', '--features', emb, '--range', '1', '10',
                '--out', png, '--title', f'BIC/AIC, {student} student embeddings (aligner, seed {rec["seed"]})']
         env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO)
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
@@ -152,7 +153,13 @@ def main(argv=None):
         json.dump(summary, f, indent=1, default=str)
     from _quality_md import write_markdown
     md = write_markdown(args, summary, rows, test_recs, pngs, elapsed)
-    with open(osp.join(out_dir, 'quality.md'), 'w') as f:
+    md_path = osp.join(out_dir, 'quality.md')
+    if osp.exists(md_path):  # hand-written findings below the marker survive a regeneration
+        with open(md_path) as f:
+            old = f.read()
+        if KEEP_MARKER in old:
+            md += '\n' + KEEP_MARKER + old.split(KEEP_MARKER, 1)[1]
+    with open(md_path, 'w') as f:
         f.write(md)
     print(results_table(test_recs, rows))
     print('\n'.join(verdicts(test_recs, rows)))

@@ -45,7 +45,9 @@ class AnomalySplitDataset:
         eval_dataset (dict | BaseDataset, optional): the test split, required for ``mode='eval'``. A dict
             without ``type`` (or of the same type) is merged over ``dataset``'s config, so
             ``dict(split='test')`` suffices and the data root is given once.
-        normal_classes (Sequence[str]): names of the normal classes.
+        normal_classes (Sequence[str], optional): names of the normal classes. None (or empty): the wrapped
+            dataset's ``metainfo['normal_classes']`` (set by Class-COCO / Oxford-102 with ``task='anomaly'``,
+            e.g. "the 30 largest classes", which only the data can name).
         mode (str): 'train' or 'eval'. Defaults to 'train'.
         anomaly_source (str): 'test' (default): anomalies are the test samples of the other classes;
             'all': the training samples of the other classes are anomalies too (never trained on).
@@ -56,7 +58,7 @@ class AnomalySplitDataset:
     def __init__(self,
                  dataset: Union[dict, BaseDataset],
                  eval_dataset: Optional[Union[dict, BaseDataset]] = None,
-                 normal_classes: Sequence[str] = (),
+                 normal_classes: Optional[Sequence[str]] = None,
                  mode: str = 'train',
                  anomaly_source: str = 'test',
                  pipeline: Optional[Sequence[dict]] = None) -> None:
@@ -65,15 +67,18 @@ class AnomalySplitDataset:
         if anomaly_source not in ANOMALY_SOURCES:
             raise ValueError(f'AnomalySplitDataset: anomaly_source must be one of {ANOMALY_SOURCES}, '
                              f'got {anomaly_source!r}')
+        self.sources: List[BaseDataset] = [_build(dataset)]
+        if normal_classes is None or (not isinstance(normal_classes, str) and len(normal_classes) == 0):
+            normal_classes = self.sources[0].metainfo.get('normal_classes') or ()
         if isinstance(normal_classes, str) or not normal_classes:
-            raise ValueError('AnomalySplitDataset: normal_classes must be a non-empty list of class names, '
-                             f'got {normal_classes!r}')
+            raise ValueError('AnomalySplitDataset: normal_classes must be a non-empty list of class names (or '
+                             "None with a dataset whose metainfo has 'normal_classes'), got "
+                             f'{normal_classes!r}')
         self.mode, self.anomaly_source = mode, anomaly_source
         self.normal_classes = tuple(normal_classes)
         self.pipeline = None if pipeline is None else Compose(
             [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline])
 
-        self.sources: List[BaseDataset] = [_build(dataset)]
         classes = tuple(self.sources[0].metainfo.get('classes') or ())
         missing = [c for c in self.normal_classes if c not in classes]
         if missing or len(set(self.normal_classes)) != len(self.normal_classes):
