@@ -79,7 +79,7 @@ def split_options(task: str, val: bool) -> Dict[str, object]:
 
 def epoch_options(epochs: Optional[int], val_interval: int) -> Dict[str, object]:
     """Shorter schedule (cosine T_max/end rescaled) and the evaluation interval of the curves."""
-    opts = {'train_cfg.val_interval': val_interval}
+    opts = {'train_cfg.val_interval': val_interval, 'default_hooks.checkpoint.max_keep_ckpts': 1}
     if epochs:
         opts.update({'train_cfg.max_epochs': epochs, 'param_scheduler.0.T_max': epochs,
                      'param_scheduler.0.end': epochs})
