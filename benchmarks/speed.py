@@ -8,7 +8,8 @@ Measured in one run on this machine (as ratios, so machines compare):
    so drift in the machine's load hits all of them alike; the median is reported.
 2. The mix op vs a per-sample Python loop (from ``bench_core``).
 3. The DCA hook's epoch-end fit (our GaussianMixture) vs scikit-learn on the same embeddings.
-4. Peak memory of a step per variant (max RSS growth of a fresh process over its post-build baseline).
+4. Peak memory of a step per variant (peak RSS growth of a fresh process over its RSS after one warm-up
+   step; the peak is reset through /proc/self/clear_refs).
 
 Usage::
 
@@ -20,7 +21,6 @@ import datetime
 import multiprocessing as mp
 import os.path as osp
 import platform
-import resource
 import statistics
 import sys
 import time
@@ -111,17 +111,26 @@ def step_times(setting: dict, steps: int) -> dict:
     return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
+def _rss_kb(field: str) -> int:
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field))
+
+
 def _peak_child(setting_name: str, variant_name: str, queue) -> None:
-    torch.set_num_threads(torch.get_num_threads())
     setting = SETTINGS[setting_name]
     model, optim = build(setting, VARIANTS[variant_name])
     data = batch(setting)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    d = copy.copy(data)
+    d['data_samples'] = copy.deepcopy(data['data_samples'])
+    model.train_step(d, optim)  # allocate optimiser state and caches before the baseline
+    with open('/proc/self/clear_refs', 'w') as f:  # reset the peak RSS (VmHWM) to the current RSS
+        f.write('5')
+    base = _rss_kb('VmRSS:')
     for _ in range(3):
         d = copy.copy(data)
         d['data_samples'] = copy.deepcopy(data['data_samples'])
         model.train_step(d, optim)
-    queue.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024.0)
+    queue.put((_rss_kb('VmHWM:') - base) / 1024.0)
 
 
 def peak_memory(setting_name: str) -> dict:
@@ -186,7 +195,7 @@ def main() -> None:
             mem[name] = peak_memory(name)
     lines += ['', 'Targets: CMDA p=0.5 ≤ 1.6× Base and ≤ 1.5× Mixup.', '']
     if mem:
-        lines += ['## 2. Peak memory of a training step (MB of RSS above the post-build baseline)', '',
+        lines += ['## 2. Peak memory of a training step (MB of peak RSS above the RSS after a warm-up step)', '',
                   '| setting | ' + ' | '.join(VARIANTS) + ' |', '|---' * (len(VARIANTS) + 1) + '|']
         lines += [f'| {n} | ' + ' | '.join(f'{m[v]:.0f}' for v in VARIANTS) + ' |' for n, m in mem.items()]
         lines.append('')

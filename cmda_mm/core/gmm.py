@@ -29,8 +29,9 @@ Why it is faster than scikit-learn for 'full' (scikit-learn loops over component
   ``dtype``; ``fast_matmul=False`` runs the fit fully in ``dtype`` as well. On a 2-core CPU the float32
   products are ~3.5× faster than float64 ones; the fitted log-likelihoods agree with the float64 path to
   ~1e-7 relative (see ``tests/test_core/test_gmm.py`` and ``benchmarks/bench_core.py``).
-* 'diag' uses scikit-learn's closed forms in ``dtype``, with one product per E-step and one per M-step on
-  ``[x, x²]`` (built once per fit).
+* 'diag' uses scikit-learn's closed forms in ``dtype``, in one pass per iteration over blocks of
+  ``[x, x²]`` (built once per fit) with one product for the E-step and one for the M-step statistics
+  (:func:`_em_pass_diag`).
 
 Initialisation: ``'k-means++'`` draws k-means++ seeds (greedy, ``2 + ln M`` local trials, as
 scikit-learn's ``kmeans_plusplus``) and assigns every sample to its nearest seed (hard responsibilities).
@@ -303,6 +304,45 @@ def _em_pass_full(x_aug: Tensor, weights: Tensor, means: Tensor,
     return float(log_likelihood) / n_samples, resp, 0.5 * (gram + gram.mT)
 
 
+def _em_pass_diag(xx: Tensor, weights: Tensor, means: Tensor,
+                  prec_chol: Tensor) -> Tuple[float, Tensor, Tensor]:
+    """E-step and the statistics of the next M-step in one pass over blocks of rows ('diag').
+
+    Per block of ``[x, x²]`` (small enough to stay in cache between the two products): the log-densities
+    ``log π_k - ½ (D log 2π + Σ_d p_kd (x_d - μ_kd)²) + ½ Σ_d log p_kd`` from one product with
+    ``[-2 μ_k p_k, p_k]`` (scikit-learn's expansion), the responsibilities, and the moments
+    ``Σ_n r_nk [x_n, x_n²]`` from a second product.
+
+    Args:
+        xx (Tensor): (N, 2D) centred data and its square.
+        weights (Tensor): (M,) mixing weights.
+        means (Tensor): (M, D) means (same centring as ``xx``).
+        prec_chol (Tensor): (M, D) inverse standard deviations.
+
+    Returns:
+        Tuple[float, Tensor, Tensor]: the mean log-likelihood (the lower bound), the (N, M)
+        responsibilities and the (M, 2D) moments.
+    """
+    n_samples, n_features = xx.shape[0], means.shape[1]
+    precisions = prec_chol * prec_chol
+    coefs = torch.cat([-2.0 * means * precisions, precisions], 1).T  # (2D, M)
+    const = (_log_det_cholesky(prec_chol, 'diag') + weights.log() - 0.5 * (
+        n_features * math.log(2 * math.pi) + (means * means * precisions).sum(1)))  # (M,)
+    resp = torch.empty(n_samples, means.shape[0], dtype=xx.dtype, device=xx.device)
+    moments = torch.zeros(means.shape[0], xx.shape[1], dtype=xx.dtype, device=xx.device)
+    log_likelihood = torch.zeros((), dtype=xx.dtype, device=xx.device)
+    step = max(1, min(n_samples, (_BLOCK_ELEMENTS // 8) // xx.shape[1]))  # ~2 MiB of float64 rows
+    for start in range(0, n_samples, step):
+        block = xx[start:start + step]
+        weighted = torch.addmm(const, block, coefs, alpha=-0.5)
+        log_norm = torch.logsumexp(weighted, dim=1, keepdim=True)
+        log_likelihood += log_norm.sum()
+        r = resp[start:start + step]
+        torch.exp(weighted - log_norm, out=r)
+        moments.addmm_(r.T, block)
+    return float(log_likelihood) / n_samples, resp, moments
+
+
 def _scatter_from_whitened(gram: Tensor, prec_chol: Tensor, old_means: Tensor, means: Tensor,
                            nk: Tensor) -> Tensor:
     """Scatter about the new means from the whitened scatter of :func:`_em_pass_full`.
@@ -463,18 +503,21 @@ class GaussianMixture:
             maha = (means * means * precisions).sum(1) + data['xx'] @ coefs.T
         return -0.5 * (n_features * math.log(2 * math.pi) + maha) + log_det + weights.log()
 
-    def _m_step(self, data: Dict[str, Tensor], resp: Tensor, gram: Optional[Tensor] = None) -> None:
+    def _m_step(self, data: Dict[str, Tensor], resp: Tensor, stats: Optional[Tensor] = None) -> None:
         """Set weights, means, covariances and precision factors from responsibilities (N, M).
 
-        For 'full', ``gram`` is the whitened scatter from :func:`_em_pass_full` about the current
-        parameters; without it (first M-step) the scatter is computed directly. When a scatter made with
-        float32 products does not factorise, it is recomputed directly in ``dtype``.
+        ``stats`` are the statistics gathered by the E-step pass: for 'full' the whitened scatter of
+        :func:`_em_pass_full` about the current parameters, for 'diag' the moments of
+        :func:`_em_pass_diag`; without them (first M-step) they are computed here. When a 'full' scatter
+        made with float32 products does not factorise, it is recomputed directly in ``dtype``.
         """
         x = data['x']
         n_samples, n_features = x.shape
         nk = resp.sum(0) + 10 * torch.finfo(resp.dtype).eps
+        gram = stats
         if self.covariance_type == 'diag':
-            moments = (resp.T @ data['xx']) / nk.unsqueeze(1)  # (M, 2D): E[x], E[x²] per component
+            moments = resp.T @ data['xx'] if stats is None else stats
+            moments = moments / nk.unsqueeze(1)  # (M, 2D): E[x], E[x²] per component
             means = moments[:, :n_features].contiguous()
             covariances = moments[:, n_features:] - means * means + self.reg_covar
             prec_chol, ok = _precision_cholesky(covariances, 'diag')
@@ -506,11 +549,10 @@ class GaussianMixture:
                                                     self.precisions_cholesky_)
             self._m_step(data, resp, gram)
             return lower_bound
-        weighted = self._estimate_weighted_log_prob(data, self.weights_, self.means_,
-                                                    self.precisions_cholesky_)
-        log_norm = torch.logsumexp(weighted, dim=1, keepdim=True)
-        self._m_step(data, (weighted - log_norm).exp_())
-        return float(log_norm.mean())
+        lower_bound, resp, moments = _em_pass_diag(data['xx'], self.weights_, self.means_,
+                                                   self.precisions_cholesky_)
+        self._m_step(data, resp, moments)
+        return lower_bound
 
     def _initial_resp(self, x: Tensor, generator: torch.Generator) -> Tensor:
         """Initial responsibilities (N, M) according to ``init_params``."""
