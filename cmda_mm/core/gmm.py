@@ -75,7 +75,9 @@ def _check_x(x: Tensor, name: str = 'x') -> None:
         raise ValueError(f'`{name}` is empty, got shape {tuple(x.shape)}')
     if x.is_complex():
         raise ValueError(f'`{name}` must be real, got dtype {x.dtype}')
-    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+    # a finite sum proves every entry finite (NaN and ±Inf propagate); only an overflowing sum needs the
+    # element-wise check
+    if x.is_floating_point() and not bool(torch.isfinite(x.sum())) and not bool(torch.isfinite(x).all()):
         raise ValueError(f'`{name}` contains NaN or Inf')
 
 
@@ -90,20 +92,25 @@ def _sq_distances(a: Tensor, b: Tensor, b_sq: Tensor) -> Tensor:
     return d.clamp_min_(0.0)
 
 
-def _kmeans_plusplus(x: Tensor, n_clusters: int, generator: torch.Generator) -> Tensor:
+def _sq_norms(x: Tensor) -> Tensor:
+    """Squared row norms (N,) without an (N, D) temporary."""
+    return torch.linalg.vector_norm(x, dim=1).square_()
+
+
+def _kmeans_plusplus(x: Tensor, n_clusters: int, generator: torch.Generator, x_sq: Tensor) -> Tensor:
     """Greedy k-means++ seeding, as scikit-learn's ``kmeans_plusplus``.
 
     Args:
         x (Tensor): (N, D) data.
         n_clusters (int): number of seeds M.
         generator (torch.Generator): CPU generator for all random draws.
+        x_sq (Tensor): (N,) squared row norms of ``x``.
 
     Returns:
         Tensor: (M,) long indices of the seeds in ``x`` (on ``x``'s device).
     """
     n_samples = x.shape[0]
     n_local_trials = 2 + int(math.log(n_clusters))
-    x_sq = (x * x).sum(1)
     first = torch.randint(n_samples, (1, ), generator=generator).to(x.device)
     indices = [first]
     closest = _sq_distances(x[first], x, x_sq)[0]  # (N,)
@@ -124,13 +131,13 @@ def _nearest(x: Tensor, centers: Tensor, x_sq: Tensor) -> Tensor:
     return torch.argmin(_sq_distances(centers, x, x_sq), dim=0)
 
 
-def _lloyd(x: Tensor, centers: Tensor, max_iter: int = 300, tol: float = 1e-4) -> Tensor:
+def _lloyd(x: Tensor, centers: Tensor, x_sq: Tensor, max_iter: int = 300, tol: float = 1e-4) -> Tensor:
     """Lloyd's k-means iterations from ``centers``; returns the final (N,) labels.
 
     Stops when the labels no longer change or the squared center shift falls under ``tol`` times the mean
-    feature variance (scikit-learn's rule). Empty clusters keep their previous center.
+    feature variance (scikit-learn's rule). Empty clusters keep their previous center. ``x_sq`` holds the
+    squared row norms of ``x``.
     """
-    x_sq = (x * x).sum(1)
     tol = tol * float(x.var(0, unbiased=False).mean())
     labels = _nearest(x, centers, x_sq)
     for _ in range(max_iter):
@@ -481,13 +488,21 @@ class GaussianMixture:
         """(weights, means, precisions_cholesky) on ``device``."""
         return (self.weights_.to(device), self.means_.to(device), self.precisions_cholesky_.to(device))
 
-    def _data(self, xc: Tensor, compute_dtype: torch.dtype) -> Dict[str, Tensor]:
-        """What the E and M steps read: the centred data ``x`` (in ``dtype``), plus ``aug`` = [1, x] in
-        ``compute_dtype`` ('full') or ``xx`` = [x, x²] ('diag', so that each step is one product)."""
+    def _data(self, x: Tensor, center: Tensor, compute_dtype: torch.dtype) -> Dict[str, Tensor]:
+        """What the E and M steps read: the centred data ``x - center`` as ``x`` (in ``dtype``), plus
+        ``aug`` = [1, x] in ``compute_dtype`` ('full') or ``xx`` = [x, x²] ('diag', so that each step is
+        one product; ``x`` is then a view of it)."""
+        n_samples, n_features = x.shape
         if self.covariance_type == 'full':
-            ones = torch.ones(xc.shape[0], 1, dtype=xc.dtype, device=xc.device)
-            return dict(x=xc, aug=torch.cat([ones, xc], 1).to(compute_dtype))
-        return dict(x=xc, xx=torch.cat([xc, xc * xc], 1))
+            xc = x - center
+            aug = torch.empty(n_samples, 1 + n_features, dtype=compute_dtype, device=x.device)
+            aug[:, 0] = 1
+            aug[:, 1:] = xc
+            return dict(x=xc, aug=aug)
+        xx = torch.empty(n_samples, 2 * n_features, dtype=x.dtype, device=x.device)
+        xc = torch.sub(x, center, out=xx[:, :n_features])
+        torch.mul(xc, xc, out=xx[:, n_features:])
+        return dict(x=xc, xx=xx)
 
     def _estimate_weighted_log_prob(self, data: Dict[str, Tensor], weights: Tensor, means: Tensor,
                                     prec_chol: Tensor) -> Tensor:
@@ -560,11 +575,12 @@ class GaussianMixture:
         if self.init_params == 'random':
             resp = torch.rand(n_samples, n_components, generator=generator, dtype=self.dtype).to(x.device)
             return resp / resp.sum(1, keepdim=True)
-        seeds = x[_kmeans_plusplus(x, n_components, generator)]
+        x_sq = _sq_norms(x)
+        seeds = x[_kmeans_plusplus(x, n_components, generator, x_sq)]
         if self.init_params == 'k-means':
-            labels = _lloyd(x, seeds)
+            labels = _lloyd(x, seeds, x_sq)
         else:
-            labels = _nearest(x, seeds, (x * x).sum(1))
+            labels = _nearest(x, seeds, x_sq)
         return torch.nn.functional.one_hot(labels, n_components).to(self.dtype)
 
     # ------------------------------------------------------------------ public API
@@ -586,8 +602,8 @@ class GaussianMixture:
         x = x.to(self.dtype)
         # Centre once: no large offsets to cancel in the products; parameters are shifted back at the end.
         center = x.mean(0)
-        xc = x - center
-        data = self._data(xc, self._compute_dtype)
+        data = self._data(x, center, self._compute_dtype)
+        xc = data['x']
         generator = _make_generator(self.seed)
 
         best, best_lower_bound = None, -math.inf
@@ -791,7 +807,7 @@ class GaussianMixture:
         x = self._prepare(x)
         weights, means, prec_chol = self._params(x.device)
         center = weights @ means  # mixture mean: centring keeps the products well conditioned
-        return self._estimate_weighted_log_prob(self._data(x - center, self.dtype), weights, means - center,
+        return self._estimate_weighted_log_prob(self._data(x, center, self.dtype), weights, means - center,
                                                 prec_chol)
 
     def _score_samples_dtype(self, x: Tensor) -> Tensor:

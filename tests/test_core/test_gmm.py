@@ -181,7 +181,7 @@ def test_one_em_iteration_equals_sklearn(cov, fast, d, monkeypatch):
                            precisions_init=start.precisions_).fit(x_np)
     ours = _from_sk(start, cov)
     ours.reg_covar, ours.fast_matmul = 1e-4, fast
-    lower_bound = ours._em_iteration(ours._data(x, ours._compute_dtype))
+    lower_bound = ours._em_iteration(ours._data(x, torch.zeros(d, dtype=x.dtype), ours._compute_dtype))
     assert math.isclose(lower_bound, start.score(x_np), rel_tol=1e-6 if fast else 1e-12)
     rtol = 1e-5 if fast else 1e-9  # fast: float32 products, errors ~1e-7 of each array's scale
     for name in ('weights_', 'means_', 'covariances_', 'precisions_cholesky_'):
@@ -290,6 +290,14 @@ def test_bad_arguments_raise(kwargs, match):
 def test_bad_x_raises(x, match):
     with pytest.raises(ValueError, match=r'`x`.*' + match):
         GaussianMixture(2).fit(x)
+
+
+def test_finite_check_survives_an_overflowing_sum():
+    big = torch.full((3, 2), 1e308, dtype=torch.float64)  # finite entries, infinite sum
+    gmm_module._check_x(big)
+    big[1, 0] = float('-inf')
+    with pytest.raises(ValueError, match='NaN or Inf'):
+        gmm_module._check_x(big)
 
 
 def test_too_many_components_and_unfitted_and_feature_mismatch():
