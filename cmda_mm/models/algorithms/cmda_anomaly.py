@@ -41,10 +41,11 @@ def soft_info_nce(query: Tensor, keys: Tensor, targets: Tensor, temperature: flo
     """
     log_prob = F.log_softmax((query @ keys.t()).div(temperature), dim=1)
     return -(targets.to(log_prob) * log_prob).sum(dim=1).mean()
+from .cross_modal_towers import CrossModalTowersMixin
 
 
 @MODELS.register_module()
-class CMDAAnomalyDetector(BaseSelfSupervisor):
+class CMDAAnomalyDetector(CrossModalTowersMixin, BaseSelfSupervisor):
     """SSD-style self-supervised anomaly detector whose training set is augmented by CMDA.
 
     Training (normal data only): two random views of each student sample — ``MultiView`` in the pipeline for
@@ -117,22 +118,7 @@ class CMDAAnomalyDetector(BaseSelfSupervisor):
         self.augment_loss_weight = float(augment_loss_weight)
         self.feature_views = MODELS.build(feature_views) if feature_views is not None else None
         self.mixup = BATCH_AUGMENTS.build(mixup) if mixup is not None else None
-        self.with_teacher = teacher_encoder is not None
-        if self.with_teacher:
-            if student_projector is None or teacher_projector is None:
-                raise ValueError('`student_projector` and `teacher_projector` are required with '
-                                 '`teacher_encoder`')
-            self.teacher_encoder = MODELS.build(teacher_encoder)
-            self.student_projector = MODELS.build(student_projector)
-            self.teacher_projector = MODELS.build(teacher_projector)
-            self.contrastive_loss = MODELS.build(contrastive_loss)
-        elif self.mixer is not None:
-            raise ValueError('CMDA mixing (`data_preprocessor.cmda`) needs a `teacher_encoder`')
-
-    @property
-    def mixer(self):
-        """The :class:`~cmda_mm.core.CrossModalMixer` owned by the data preprocessor (or None)."""
-        return getattr(self.data_preprocessor, 'cmda', None)
+        self._build_towers(teacher_encoder, student_projector, teacher_projector, contrastive_loss)
 
     def forward(self, inputs: Union[Tensor, List[Tensor]], data_samples: Optional[List[DataSample]] = None,
                 mode: str = 'tensor', teacher: Optional[Tensor] = None):

@@ -12,10 +12,11 @@ from cmda_mm.core.mixing import mix
 from cmda_mm.models.captioning import SATDecoder, build_vocab
 
 __all__ = ['CMDACaptioner']
+from .cross_modal_towers import CrossModalTowersMixin
 
 
 @MODELS.register_module()
-class CMDACaptioner(BaseModel):
+class CMDACaptioner(CrossModalTowersMixin, BaseModel):
     """Show-Attend-Tell captioner whose image student trains on cross-modal mixed images.
 
     The encoder is any mmpretrain backbone; its last feature map is average-pooled to ``grid_size`` and
@@ -76,24 +77,10 @@ class CMDACaptioner(BaseModel):
         self.decoder = SATDecoder(len(self.vocab), feat_channels, **decoder)
         self.attention_reg, self.beam_size, self.length_penalty = attention_reg, beam_size, length_penalty
         self.mix_loss_weight = mix_loss_weight
-        self.with_teacher = teacher_encoder is not None
-        if self.with_teacher:
-            if student_projector is None or teacher_projector is None:
-                raise ValueError('`student_projector` and `teacher_projector` are required with `teacher_encoder`')
-            self.teacher_encoder = MODELS.build(teacher_encoder)
-            self.student_projector = MODELS.build(student_projector)
-            self.teacher_projector = MODELS.build(teacher_projector)
-            self.contrastive_loss = MODELS.build(contrastive_loss) if contrastive_loss else None
-            if self.contrastive_loss is None:
-                for tower in (self.teacher_encoder, self.student_projector, self.teacher_projector):
-                    tower.requires_grad_(False)
-        elif self.mixer is not None:
-            raise ValueError('CMDA mixing (`data_preprocessor.cmda`) needs a `teacher_encoder`')
-
-    @property
-    def mixer(self):
-        """The :class:`~cmda_mm.core.CrossModalMixer` owned by the data preprocessor (or None)."""
-        return getattr(self.data_preprocessor, 'cmda', None)
+        self._build_towers(teacher_encoder, student_projector, teacher_projector, contrastive_loss)
+        if self.with_teacher and self.contrastive_loss is None:  # a loaded, frozen alignment
+            for tower in (self.teacher_encoder, self.student_projector, self.teacher_projector):
+                tower.requires_grad_(False)
 
     def forward(self, inputs: Tensor, data_samples: Optional[List[DataSample]] = None, mode: str = 'tensor',
                 teacher: Optional[Tensor] = None):

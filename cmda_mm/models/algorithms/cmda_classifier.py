@@ -9,12 +9,13 @@ from mmpretrain.structures import DataSample
 from torch import Tensor
 
 from cmda_mm.core.mixing import mix, soft_targets
+from .cross_modal_towers import CrossModalTowersMixin
 
 __all__ = ['CMDAClassifier']
 
 
 @MODELS.register_module()
-class CMDAClassifier(ImageClassifier):
+class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
     """An ``ImageClassifier`` whose student learns a common latent space with a teacher modality and trains
     on cross-modal mixed samples.
 
@@ -53,22 +54,7 @@ class CMDAClassifier(ImageClassifier):
         data_preprocessor = dict(data_preprocessor or {})
         data_preprocessor.setdefault('type', 'CMDADataPreprocessor')
         super().__init__(backbone, neck, head, pretrained, train_cfg, data_preprocessor, init_cfg)
-        self.with_teacher = teacher_encoder is not None
-        if self.with_teacher:
-            if student_projector is None or teacher_projector is None:
-                raise ValueError('`student_projector` and `teacher_projector` are required with '
-                                 '`teacher_encoder`')
-            self.teacher_encoder = MODELS.build(teacher_encoder)
-            self.student_projector = MODELS.build(student_projector)
-            self.teacher_projector = MODELS.build(teacher_projector)
-            self.contrastive_loss = MODELS.build(contrastive_loss)
-        elif getattr(self.data_preprocessor, 'cmda', None) is not None:
-            raise ValueError('CMDA mixing (`data_preprocessor.cmda`) needs a `teacher_encoder`')
-
-    @property
-    def mixer(self):
-        """The :class:`~cmda_mm.core.CrossModalMixer` owned by the data preprocessor (or None)."""
-        return getattr(self.data_preprocessor, 'cmda', None)
+        self._build_towers(teacher_encoder, student_projector, teacher_projector, contrastive_loss)
 
     def forward(self, inputs: Tensor, data_samples: Optional[List[DataSample]] = None,
                 mode: str = 'tensor', teacher: Optional[Tensor] = None):
