@@ -30,7 +30,8 @@ def _hp_section(summary: dict) -> List[str]:
     lines = ['## Hyper-parameters', '',
              f'Candidate grid (greedy, one coordinate at a time in this order, from the first value; '
              f'val split = {int(summary["val_fraction"] * 100)} % of each class of the training list, '
-             f'search seeds {summary["hp_search_seeds"]}): ']
+             f'search seeds {summary["hp_search_seeds"]}, '
+             f'{summary.get("hp_epochs") or "no"} epochs per search run): ']
     for key, cands in summary['hp_grid'].items():
         lines.append(f'- `{key}` ∈ {cands}')
     lines += ['', '| task/student | chosen | val trace (mean per candidate) |', '|---|---|---|']
