@@ -8,11 +8,13 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from .cross_modal_towers import CrossModalTowersMixin
+
 __all__ = ['CMDAAligner']
 
 
 @MODELS.register_module()
-class CMDAAligner(BaseModel):
+class CMDAAligner(CrossModalTowersMixin, BaseModel):
     """Student and teacher towers trained with the cross-modal contrastive loss only (Eq. 7 / Eq. 8).
 
     CMDA (offline) learns the common latent space first, then ``tools/augment_offline.py`` augments the
@@ -58,11 +60,9 @@ class CMDAAligner(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck is not None else None
-        self.teacher_encoder = MODELS.build(teacher_encoder)
-        self.student_projector = MODELS.build(student_projector)
-        self.teacher_projector = MODELS.build(teacher_projector)
         self.supervised = bool(supervised)
-        self.contrastive_loss = MODELS.build(dict(contrastive_loss, supervised=self.supervised))
+        self._build_towers(teacher_encoder, student_projector, teacher_projector,
+                           dict(contrastive_loss, supervised=self.supervised))
 
     def extract_feat(self, inputs: Tensor):
         """Student features (backbone, then the optional neck)."""

@@ -79,8 +79,7 @@ class CMDACaptioner(CrossModalTowersMixin, BaseModel):
         self.mix_loss_weight = mix_loss_weight
         self._build_towers(teacher_encoder, student_projector, teacher_projector, contrastive_loss)
         if self.with_teacher and self.contrastive_loss is None:  # a loaded, frozen alignment
-            for tower in (self.teacher_encoder, self.student_projector, self.teacher_projector):
-                tower.requires_grad_(False)
+            self.freeze_towers()
 
     def forward(self, inputs: Tensor, data_samples: Optional[List[DataSample]] = None, mode: str = 'tensor',
                 teacher: Optional[Tensor] = None):

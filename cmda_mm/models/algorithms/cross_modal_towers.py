@@ -38,6 +38,22 @@ class CrossModalTowersMixin:
         self.teacher_projector = MODELS.build(teacher_projector)
         self.contrastive_loss = MODELS.build(contrastive_loss) if contrastive_loss else None
 
+    def freeze_towers(self) -> None:
+        """Freeze a loaded alignment: no gradients, and the towers stay in eval mode (BatchNorm statistics and
+        dropout fixed) even when the runner calls ``model.train()`` every epoch."""
+        self._towers_frozen = True
+        for tower in (self.teacher_encoder, self.student_projector, self.teacher_projector):
+            tower.requires_grad_(False)
+            tower.eval()
+
+    def train(self, mode: bool = True):
+        """``nn.Module.train`` that keeps frozen towers (see :meth:`freeze_towers`) in eval mode."""
+        super().train(mode)
+        if getattr(self, '_towers_frozen', False):
+            for tower in (self.teacher_encoder, self.student_projector, self.teacher_projector):
+                tower.eval()
+        return self
+
     @property
     def mixer(self):
         """The :class:`~cmda_mm.core.CrossModalMixer` owned by the data preprocessor (or None)."""

@@ -163,8 +163,12 @@ def test_pretrained_alignment_is_frozen_without_contrastive_loss():
     model = build(model_cfg(cmda=dict(fraction=1.0, dca=False), contrastive_loss=None))
     assert not any(p.requires_grad for p in model.teacher_encoder.parameters())
     model.train()
+    assert model.decoder.training and not model.student_projector.training  # frozen BN stays in eval
+    bn = [m for m in model.student_projector.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    before = [m.running_mean.clone() for m in bn]
     losses = model(**model.data_preprocessor(batch(), True), mode='loss')
     assert 'loss_contrastive' not in losses and 'cmda_pair_weight' in losses
+    assert bn and all(torch.equal(m.running_mean, b) for m, b in zip(bn, before))  # statistics untouched
     with pytest.raises(ValueError, match='needs a `teacher_encoder`'):
         build(model_cfg(cmda=dict(), teacher=False))
 
