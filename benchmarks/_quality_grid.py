@@ -77,6 +77,22 @@ def split_options(task: str, val: bool) -> Dict[str, object]:
     return opts
 
 
+def low_data_options(task: str, fraction: float, seed: int) -> Dict[str, object]:
+    """Train on a stratified ``fraction`` of every class of the official train list; test on the test set.
+
+    Reuses the datasets' stratified 'train_sub' split (its complement, ``val_fraction = 1 - fraction``, is
+    left unused); ``val_seed = seed``, so every method sees the same subset for one seed and the seeds
+    cover different subsets.
+    """
+    if task != 'cls':
+        raise ValueError(f'the low-data regime is defined for classification only, got task {task!r}')
+    if not 0 < fraction < 1:
+        raise ValueError(f'train fraction must be in (0, 1), got {fraction}')
+    return {'train_dataloader.dataset.split': 'train_sub',
+            'train_dataloader.dataset.val_fraction': round(1.0 - fraction, 6),
+            'train_dataloader.dataset.val_seed': seed}
+
+
 def epoch_options(epochs: Optional[int], val_interval: int) -> Dict[str, object]:
     """Shorter schedule (cosine T_max/end rescaled) and the evaluation interval of the curves."""
     opts = {'train_cfg.val_interval': val_interval, 'default_hooks.checkpoint.max_keep_ckpts': 1}
@@ -98,6 +114,7 @@ class Run:
     val: bool = False
     epochs: Optional[int] = None
     val_interval: int = 5
+    train_fraction: Optional[float] = None  # low-data regime: train on this stratified share (cls only)
 
     @property
     def config(self) -> str:
@@ -107,7 +124,10 @@ class Run:
 
     @property
     def run_id(self) -> str:
-        key = json.dumps([self.hp, self.val, self.epochs, self.val_interval], sort_keys=True)
+        fields = [self.hp, self.val, self.epochs, self.val_interval]
+        if self.train_fraction is not None:  # appended only when set: earlier run ids stay valid
+            fields.append(self.train_fraction)
+        key = json.dumps(fields, sort_keys=True)
         digest = hashlib.sha1(key.encode()).hexdigest()[:8]
         return f'{self.phase}_{self.task}_{self.student}_{self.method}_s{self.seed}_{digest}'
 
@@ -115,6 +135,8 @@ class Run:
         opts = {'randomness.seed': self.seed}
         opts.update(epoch_options(self.epochs, self.val_interval))
         opts.update(split_options(self.task, self.val))
+        if self.train_fraction is not None:
+            opts.update(low_data_options(self.task, self.train_fraction, self.seed))
         if self.method in ('cmda', 'cmda-nodca'):
             hp = dict(self.hp)
             if self.method == 'cmda-nodca':
@@ -172,7 +194,8 @@ def execute(run: Run, work_root: str, data_root: str, resume: bool = True) -> di
     os.makedirs(work_dir, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONPATH=REPO)
     rec = dict(run_id=run.run_id, phase=run.phase, task=run.task, student=run.student, method=run.method,
-               seed=run.seed, hp=run.hp, val=run.val, epochs=run.epochs, config=run.config)
+               seed=run.seed, hp=run.hp, val=run.val, epochs=run.epochs, config=run.config,
+               train_fraction=run.train_fraction)
     start = time.time()
     log_path = osp.join(work_dir, 'train.log')
     with open(log_path, 'w') as log:

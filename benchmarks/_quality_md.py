@@ -4,7 +4,7 @@ import platform
 import statistics
 from typing import List
 
-from _quality_report import ROW_NAMES, diagnostics_table, results_table, verdicts
+from _quality_report import ROW_NAMES, diagnostics_table, low_data_table, results_table, verdicts
 
 __all__ = ['write_markdown']
 
@@ -74,6 +74,13 @@ def write_markdown(args, summary: dict, rows: List[tuple], records: List[dict], 
         for s, d in summary['ablation_M'].items():
             lines.append(f'| {s} | ' + ' | '.join(f'{v[0]:.2f} ± {v[1]:.2f}' for _, v in sorted(d.items())) + ' |')
         lines += ['', '![M ablation](quality_ablation_M.png)', '']
+    if summary.get('low_data_runs'):
+        lines += ['## Low-data regime (classification, test set, last epoch)', '',
+                  'Base / +Mixup / +CMDA trained on a stratified share of every class of the training list (the '
+                  'same subset for every method of one seed; a different subset per seed), CMDA with the '
+                  'hyper-parameters chosen above for the full data. Paired columns: mean ± 95 % CI of the '
+                  'per-seed difference; * = the CI excludes 0.', '',
+                  low_data_table(summary['low_data_runs']), '', '![low data](quality_low_data.png)', '']
     lines += ['## Plots', '', '![convergence](quality_convergence.png)', '',
               'Convergence: the evaluated split (test) metric every 5 epochs, mean over seeds (paper Fig. 6/7).', '']
     lines += [f'![BIC/AIC]({osp.basename(p)})' for p in pngs]

@@ -4,9 +4,10 @@ from collections import defaultdict
 from typing import Dict, List
 
 from _quality_grid import METHODS, TASKS
-from _quality_stats import fmt_ci, mean_ci, render_table
+from _quality_stats import fmt_ci, mean_ci, paired_diff, render_table
 
-__all__ = ['PAPER', 'results_table', 'diagnostics_table', 'verdicts', 'plot_convergence', 'plot_ablation']
+__all__ = ['PAPER', 'results_table', 'diagnostics_table', 'verdicts', 'plot_convergence', 'plot_ablation',
+           'low_data_table', 'plot_low_data']
 
 ROW_NAMES = {('cls', 'vision'): 'Classification, vision (SIFT-128) — accuracy %',
              ('cls', 'language'): 'Classification, language (MiniLM-384) — accuracy %',
@@ -35,6 +36,19 @@ def group(records: List[dict]) -> Dict[tuple, List[dict]]:
         if 'metrics' in rec:
             out[(rec['task'], rec['student'], rec['method'])].append(rec)
     return out
+
+
+def by_seed(records: List[dict]) -> Dict[int, float]:
+    """seed -> metric of one group of runs (for paired differences)."""
+    return {int(r['seed']): _metric(r) for r in records}
+
+
+def _paired_text(a: List[dict], b: List[dict]) -> str:
+    mean, half, n = paired_diff(by_seed(a), by_seed(b))
+    if n < 2:
+        return 'paired Δ: n < 2'
+    verdict = 'excludes 0' if abs(mean) > half else 'includes 0'
+    return f'paired Δ {mean:+.2f} ± {half:.2f} over {n} seeds, CI {verdict}'
 
 
 def results_table(records: List[dict], rows: List[tuple], with_paper: bool = True) -> str:
@@ -83,7 +97,8 @@ def verdicts(records: List[dict], rows: List[tuple]) -> List[str]:
     """One sentence per row: does +CMDA beat Base / +Mixup (CI-separated, or only in the mean)?"""
     groups, lines = group(records), []
     for row in rows:
-        vals = {m: [_metric(r) for r in groups.get(row + (m, ), [])] for m in METHODS}
+        recs = {m: groups.get(row + (m, ), []) for m in METHODS}
+        vals = {m: [_metric(r) for r in recs[m]] for m in METHODS}
         if not vals['cmda']:
             continue
         cm, ch, _ = mean_ci(vals['cmda'])
@@ -95,7 +110,8 @@ def verdicts(records: List[dict], rows: List[tuple]) -> List[str]:
             diff = cm - bm
             sep = (cm - ch > bm + bh) or (cm + ch < bm - bh) if ch == ch and bh == bh else False
             word = 'beats' if diff > 0 else 'does NOT beat'
-            parts.append(f'{word} {COLS[base]} ({diff:+.2f}{", CIs separate" if sep else ", CIs overlap"})')
+            parts.append(f'{word} {COLS[base]} ({diff:+.2f}{", CIs separate" if sep else ", CIs overlap"}; '
+                         f'{_paired_text(recs["cmda"], recs[base])})')
         lines.append(f'- {ROW_NAMES[row]}: +CMDA ' + '; '.join(parts) + '.')
     return lines
 
@@ -145,3 +161,58 @@ def plot_ablation(ablation: Dict[str, Dict[int, List[float]]], out: str) -> None
     fig.savefig(out, dpi=110)
     plt.close(fig)
 
+
+
+LOW_DATA_METHODS = ['base', 'mixup', 'cmda']
+
+
+def low_data_table(records: List[dict]) -> str:
+    """Low-data regime: rows = student × train fraction, columns = methods and paired CMDA differences."""
+    groups = defaultdict(list)
+    for rec in records:
+        if 'metrics' in rec and rec.get('train_fraction'):
+            groups[(rec['student'], rec['train_fraction'], rec['method'])].append(rec)
+    keys = sorted({(k[0], k[1]) for k in groups}, key=lambda k: (k[0] != 'vision', k[1]))
+    cols = [COLS[m] for m in LOW_DATA_METHODS] + ['+CMDA − Base (paired)', '+CMDA − Mixup (paired)']
+    cells, names = {}, []
+    for student, frac in keys:
+        name = f'{ROW_NAMES[("cls", student)].split(" —")[0]}, {frac * 100:g} % of train'
+        names.append(name)
+        for m in LOW_DATA_METHODS:
+            if groups.get((student, frac, m)):
+                cells[(name, COLS[m])] = fmt_ci([_metric(r) for r in groups[(student, frac, m)]])
+        for other, col in (('base', cols[-2]), ('mixup', cols[-1])):
+            mean, half, n = paired_diff(by_seed(groups.get((student, frac, 'cmda'), [])),
+                                        by_seed(groups.get((student, frac, other), [])))
+            if n >= 2:
+                cells[(name, col)] = f'{mean:+.2f} ± {half:.2f}' + (' *' if abs(mean) > half else '')
+    return render_table(names, cols, cells, first='student, training data')
+
+
+def plot_low_data(low: List[dict], full: List[dict], out: str) -> None:
+    """Test accuracy vs share of the training list (low-data runs + the full-data test runs)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    pts = defaultdict(list)
+    for rec in low + [r for r in full if r['task'] == 'cls']:
+        if 'metrics' in rec and rec['method'] in LOW_DATA_METHODS:
+            pts[(rec['student'], rec['method'], rec.get('train_fraction') or 1.0)].append(_metric(rec))
+    students = [s for s in ('vision', 'language') if any(k[0] == s for k in pts)]
+    fig, axes = plt.subplots(1, max(1, len(students)), figsize=(4.8 * max(1, len(students)), 3.6), squeeze=False)
+    for ax, student in zip(axes[0], students):
+        for m in LOW_DATA_METHODS:
+            fr = sorted(f for (s, mm, f) in pts if s == student and mm == m)
+            stats = [mean_ci(pts[(student, m, f)]) for f in fr]
+            ax.errorbar([100 * f for f in fr], [st[0] for st in stats],
+                        yerr=[0 if st[1] != st[1] else st[1] for st in stats], marker='o', capsize=3,
+                        label=COLS[m])
+        ax.set_xscale('log')
+        ax.set_xlabel('% of the training list')
+        ax.set_ylabel('test accuracy %')
+        ax.set_title(ROW_NAMES[('cls', student)].split(' —')[0], fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)

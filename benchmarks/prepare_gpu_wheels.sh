@@ -15,7 +15,7 @@
 # missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-/tmp/venvtest/bin/python}
+PY=${PYTHON:-python3}
 [ -x "$PY" ] || PY=python3
 OUT=${WHEELS:-.wheels}
 SKIP=${SKIP:-}

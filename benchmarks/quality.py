@@ -15,7 +15,11 @@ CMDA−DCA and CMDA (offline: m', normalisation, M) reuse the chosen values.
 Usage::
 
     python benchmarks/quality.py --quick --jobs 2           # < 20 min: classification, 2 seeds, 50 epochs
-    python benchmarks/quality.py --seeds 5 --jobs 2 --resume # full grid
+    python benchmarks/quality.py --seeds 5 --jobs 2 --resume # full grid (~1.5 h on 2 cores)
+
+After the grid, a low-data regime (``--low-data 0.1 0.25``: Base / +Mixup / +CMDA trained on 10 % and 25 % of
+every class, the chosen hyper-parameters, tested on the full test set) asks where an augmentation should help
+most; its table reports paired per-seed differences (same subset and data order for every method).
 """
 import argparse
 import json
@@ -29,8 +33,8 @@ from typing import Dict, List
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _quality_grid import HP_DEFAULT, HP_GRID, REPO, STUDENTS, TASKS, Run, execute  # noqa: E402
-from _quality_report import (diagnostics_table, plot_ablation, plot_convergence, results_table,  # noqa: E402
-                             verdicts)
+from _quality_report import (LOW_DATA_METHODS, diagnostics_table, low_data_table, plot_ablation,  # noqa: E402
+                             plot_convergence, plot_low_data, results_table, verdicts)
 from _quality_stats import best_by, mean_ci  # noqa: E402
 
 HP_SEEDS = [100, 101]
@@ -47,6 +51,8 @@ def parse_args(argv=None):
     p.add_argument('--jobs', type=int, choices=[1, 2], default=1)
     p.add_argument('--work-root', default='/tmp/cmda_quality')
     p.add_argument('--resume', action='store_true', help='skip runs whose result file exists')
+    p.add_argument('--low-data', type=float, nargs='*', default=[0.1, 0.25],
+                   help='low-data regime: train fractions for Base/Mixup/CMDA classification (none: skip)')
     p.add_argument('--hp-epochs', type=int, default=50,
                    help='epochs of each hyper-parameter search run (0 = the configs\' schedule); the search is '
                         'the largest part of the grid, 50 keeps the full grid near 1.5 h on 2 cores')
@@ -143,6 +149,13 @@ def main(argv=None):
                     rec['metrics']['accuracy/top1'])
         plot_ablation(ablation, osp.join(out_dir, 'quality_ablation_M.png'))
 
+    low_recs = []
+    if not args.quick and args.low_data:  # where augmentation should matter most: few training pairs
+        low = [Run('lowdata', 'cls', s, m, seed, hp_of[('cls', s)], epochs=epochs, train_fraction=f)
+               for s in STUDENTS for f in args.low_data for m in LOW_DATA_METHODS for seed in seeds]
+        low_recs = pool.run(low)
+        plot_low_data(low_recs, test_recs, osp.join(out_dir, 'quality_low_data.png'))
+
     plot_convergence(test_recs, rows, osp.join(out_dir, 'quality_convergence.png'))
     pngs = bic_aic(pool, test_recs, out_dir)
     elapsed = time.time() - start
@@ -152,7 +165,9 @@ def main(argv=None):
                    hp_epochs=None if args.quick else (args.hp_epochs or 'config default'),
                    hp={f'{t}/{s}': v for (t, s), v in search.items()},
                    ablation_M={s: {m: mean_ci(v)[:2] for m, v in d.items()} for s, d in ablation.items()},
-                   wall_s=round(elapsed), failed=[r['error'] for r in failed], runs=test_recs)
+                   low_data_fractions=args.low_data if low_recs else [],
+                   wall_s=round(elapsed), failed=[r['error'] for r in failed], runs=test_recs,
+                   low_data_runs=low_recs)
     with open(osp.join(out_dir, 'quality.json'), 'w') as f:
         json.dump(summary, f, indent=1, default=str)
     from _quality_md import write_markdown
@@ -168,6 +183,8 @@ def main(argv=None):
     print(results_table(test_recs, rows))
     print('\n'.join(verdicts(test_recs, rows)))
     print(diagnostics_table(test_recs, rows))
+    if low_recs:
+        print(low_data_table(low_recs))
     print(f'wrote {out_dir}/quality.md, quality.json ({elapsed / 60:.1f} min, {len(failed)} failed runs)')
 
 

@@ -10,10 +10,10 @@ from scipy import stats
 
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'benchmarks'))
 
-from _quality_grid import Run, hp_options, split_options  # noqa: E402
-from _quality_report import results_table, verdicts  # noqa: E402
+from _quality_grid import Run, hp_options, low_data_options, split_options  # noqa: E402
+from _quality_report import low_data_table, results_table, verdicts  # noqa: E402
 from _quality_stats import (best_by, eval_curve, fmt_ci, last_diagnostics, mean_ci,  # noqa: E402
-                            parse_final_metrics, parse_scalars, render_table)
+                            paired_diff, parse_final_metrics, parse_scalars, render_table)
 
 
 def test_mean_ci_matches_scipy():
@@ -83,7 +83,41 @@ def test_results_table_and_verdicts():
     assert '51.00 ± 2.48 (n=3)' in row and '50.17 ±' in row
     assert '53.39 ± 2.49' in md  # the paper's Base
     text = verdicts(recs, [('cls', 'vision')])[0]
-    assert 'does NOT beat Base (-0.83, CIs overlap)' in text and 'Mixup' not in text
+    # the unpaired CIs overlap, but CMDA is below Base on every seed: the paired CI excludes 0
+    assert 'does NOT beat Base (-0.83, CIs overlap; paired Δ -0.83 ± 0.72 over 3 seeds, CI excludes 0)' in text
+    assert 'Mixup' not in text
+
+
+def test_paired_diff_uses_common_seeds_only():
+    mean, half, n = paired_diff({0: 3.0, 1: 5.0, 2: 4.0, 7: 100.0}, {0: 1.0, 1: 2.0, 2: 3.0})
+    diffs = [2.0, 3.0, 1.0]
+    assert n == 3 and mean == pytest.approx(2.0)
+    assert half == pytest.approx(stats.t.ppf(0.975, 2) * np.std(diffs, ddof=1) / math.sqrt(3))
+    assert paired_diff({0: 1.0}, {1: 1.0})[2] == 0
+
+
+def test_low_data_runs_and_table():
+    run = Run('lowdata', 'cls', 'language', 'cmda', 3, {'top_k': 5}, train_fraction=0.1)
+    opts = run.options()
+    assert opts['train_dataloader.dataset.split'] == 'train_sub'
+    assert opts['train_dataloader.dataset.val_fraction'] == 0.9 and opts['train_dataloader.dataset.val_seed'] == 3
+    assert 'test_dataloader.dataset.split' not in opts  # evaluated on the official test set
+    # run ids of runs without a train fraction are unchanged by the new field (resumable grids)
+    plain = Run('test', 'cls', 'vision', 'base', 0)
+    assert plain.run_id == 'test_cls_vision_base_s0_' + __import__('hashlib').sha1(
+        json.dumps([{}, False, None, 5], sort_keys=True).encode()).hexdigest()[:8]
+    assert Run('lowdata', 'cls', 'vision', 'base', 0, train_fraction=0.25).run_id != plain.run_id.replace(
+        'test', 'lowdata', 1)
+    with pytest.raises(ValueError, match='classification only'):
+        low_data_options('ad', 0.1, 0)
+    with pytest.raises(ValueError, match='fraction'):
+        low_data_options('cls', 1.0, 0)
+    recs = [dict(_rec(m, v + i, i), train_fraction=0.1)
+            for m, v in (('base', 40.0), ('cmda', 42.0), ('mixup', 41.0)) for i in range(3)]
+    md = low_data_table(recs)
+    row = md.splitlines()[2]
+    assert row.startswith('| Classification, vision (SIFT-128), 10 % of train | 41.00 ± 2.48 (n=3) | 42.00 ±')
+    assert row.endswith('| +2.00 ± 0.00 * | +1.00 ± 0.00 * |')
 
 
 def test_run_options_and_splits():
