@@ -15,7 +15,7 @@ VPY := $(CMDA_VENV)/bin/python
 READY := $(CMDA_VENV)/.cmda-ready-$(REQ_HASH)
 PYTEST_ARGS ?=
 
-.PHONY: env demo test bench clean-env
+.PHONY: env demo test bench quality quality-quick speed clean-env
 
 # Build the environment once per requirements hash (idempotent: the stamp is written last).
 $(READY): $(REQS)
@@ -39,6 +39,18 @@ demo: env
 
 bench: env
 	$(VPY) benchmarks/bench_core.py
+
+# Evidence (issue "Evidence"): the Wikipedia quality grid and the speed table (results in benchmarks/results/).
+WIKI ?= data/wikipedia
+QUALITY_ARGS ?= --seeds 5 --jobs 2 --resume
+quality: env
+	$(VPY) benchmarks/quality.py --data-root $(WIKI) $(QUALITY_ARGS)
+
+quality-quick: env
+	$(VPY) benchmarks/quality.py --data-root $(WIKI) --quick --jobs 2 --resume
+
+speed: env
+	$(VPY) benchmarks/speed.py
 
 clean-env:
 	rm -rf $(CMDA_VENV)

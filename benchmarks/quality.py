@@ -64,7 +64,11 @@ class Pool:
 
     def __init__(self, args):
         self.args, self.records = args, []
-        self.data_root = osp.abspath(osp.join(REPO, args.data_root))
+        # relative to the current directory when it exists there, else to the repository root
+        root = args.data_root if osp.isdir(args.data_root) else osp.join(REPO, args.data_root)
+        if not osp.isdir(root):
+            raise FileNotFoundError(f'--data-root {args.data_root!r}: no such directory (here or under {REPO})')
+        self.data_root = osp.abspath(root)
 
     def run(self, runs: List[Run]) -> List[dict]:
         def one(run):

@@ -44,6 +44,7 @@ SETTINGS = {
 VARIANTS = {
     'Base': dict(teacher=False, cmda=None, mixup=False),
     'Mixup': dict(teacher=False, cmda=None, mixup=True),
+    'Towers p=0': dict(teacher=True, cmda=0.0, mixup=False),
     'CMDA p=0.5': dict(teacher=True, cmda=0.5, mixup=False),
     'CMDA p=1.0': dict(teacher=True, cmda=1.0, mixup=False),
 }
@@ -181,15 +182,18 @@ def main() -> None:
              f'{torch.get_num_threads()} threads, torch {torch.__version__}. Command: '
              f'`python benchmarks/speed.py --steps {args.steps}`.', '',
              '## 1. Training step time (median ms) and ratios', '',
+             '`Towers p=0` is the CMDA model (teacher tower, projectors, contrastive loss) with p = 0: it '
+             'separates what the common latent space costs from what the augmentation (weights, DCA, mix, '
+             'forward of the new samples) costs.', '',
              '| setting | ' + ' | '.join(VARIANTS) + ' | CMDA p=0.5 / Base | CMDA p=0.5 / Mixup | '
-             'CMDA p=1.0 / Base |', '|---' * (len(VARIANTS) + 4) + '|']
+             'CMDA p=1.0 / Base | CMDA p=0.5 / Towers p=0 |', '|---' * (len(VARIANTS) + 5) + '|']
     mem = {}
     for name, setting in SETTINGS.items():
         print(f'timing {name} ...', flush=True)
         t = step_times(setting, args.steps)
         lines.append(f'| {name} | ' + ' | '.join(f'{t[v]:.1f}' for v in VARIANTS) +
                      f" | {t['CMDA p=0.5'] / t['Base']:.2f}× | {t['CMDA p=0.5'] / t['Mixup']:.2f}× | "
-                     f"{t['CMDA p=1.0'] / t['Base']:.2f}× |")
+                     f"{t['CMDA p=1.0'] / t['Base']:.2f}× | {t['CMDA p=0.5'] / t['Towers p=0']:.2f}× |")
         print(lines[-1], flush=True)
         if not args.no_memory:
             mem[name] = peak_memory(name)
