@@ -142,25 +142,27 @@ def plot_convergence(records: List[dict], rows: List[tuple], out: str) -> None:
 
 
 def plot_ablation(ablation: Dict[str, Dict[int, List[float]]], out: str) -> None:
-    """CMDA accuracy vs M (paper Fig. 11); mean ± 95 % CI over seeds, one line per student."""
+    """CMDA accuracy vs M (paper Fig. 11); mean ± 95 % CI over seeds, one panel per student (own y scale)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(4.8, 3.6))
-    for student, by_m in ablation.items():
+    students = list(ablation)
+    fig, axes = plt.subplots(1, max(1, len(students)), figsize=(4.2 * max(1, len(students)), 3.4), squeeze=False)
+    for ax, student in zip(axes[0], students):
+        by_m = ablation[student]
         ms = sorted(by_m)
         stats = [mean_ci(by_m[m]) for m in ms]
         ax.errorbar(ms, [s[0] for s in stats], yerr=[0 if s[1] != s[1] else s[1] for s in stats],
-                    marker='o', capsize=3, label=student)
-    ax.set_xscale('log', base=2)
-    ax.set_xlabel('M (DCA clusters; M = 1: no DCA effect)')
-    ax.set_ylabel('test accuracy %')
-    ax.grid(alpha=0.3)
-    ax.legend()
+                    marker='o', capsize=3)
+        ax.set_xscale('log', base=2)
+        ax.set_xticks(ms, [str(m) for m in ms])
+        ax.set_xlabel('M (DCA clusters; M = 1: no DCA effect)')
+        ax.set_ylabel('test accuracy %')
+        ax.set_title(f'{student} student (n = {min(len(v) for v in by_m.values())} seeds)', fontsize=9)
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
-
 
 
 LOW_DATA_METHODS = ['base', 'mixup', 'cmda']
