@@ -93,7 +93,8 @@ def _scatter_full(x: Tensor, resp: Tensor, means: Tensor) -> Tensor:
     """Weighted scatter matrices ``Σ_n r_nk (x_n - μ_k)(x_n - μ_k)ᵀ`` of all components, directly.
 
     Per block of rows, one batched (M, D, rows) @ (M, rows, D) product of the centred, sqrt-responsibility
-    weighted data, accumulated in ``means.dtype``. Used for the first M-step of a fit (and as the fallback
+    weighted data, accumulated in ``means.dtype``; hard (one-hot) responsibilities take a per-component
+    path that skips the zero rows. Used for the first M-step of a fit (and as the fallback
     of :func:`_em_pass_full`); later M-steps get the scatter from :func:`_em_pass_full`.
 
     Args:
@@ -107,8 +108,19 @@ def _scatter_full(x: Tensor, resp: Tensor, means: Tensor) -> Tensor:
     n_samples, n_features = x.shape
     n_components = means.shape[0]
     mu = means.to(x.dtype).unsqueeze(1)  # (M, 1, D)
-    root = resp.sqrt().T.to(x.dtype).unsqueeze(-1)  # (M, N, 1)
     scatter = torch.zeros(n_components, n_features, n_features, dtype=means.dtype, device=x.device)
+    labels = resp.argmax(1)
+    if bool((resp.sum(1) == 1).all()) and bool((resp.gather(1, labels.unsqueeze(1)) == 1).all()):
+        # hard responsibilities (the k-means++ / k-means start): each row belongs to one component, so
+        # N·D² work instead of M·N·D² — one product per component on its own rows (a loop over M only)
+        order = torch.argsort(labels)
+        xs, start = x[order], 0
+        for k, count in enumerate(torch.bincount(labels, minlength=n_components).tolist()):
+            d = xs[start:start + count] - mu[k]
+            scatter[k] = (d.T @ d).to(means.dtype)
+            start += count
+        return 0.5 * (scatter + scatter.mT)
+    root = resp.sqrt().T.to(x.dtype).unsqueeze(-1)  # (M, N, 1)
     step = _block_rows(n_samples, n_components, n_features)
     for start in range(0, n_samples, step):
         w = (x[start:start + step].unsqueeze(0) - mu).mul_(root[:, start:start + step])  # (M, rows, D)
