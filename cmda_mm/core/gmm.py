@@ -49,8 +49,9 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
-from .gmm_em import (_precision_cholesky, _covariances_from_precision_cholesky, _log_det_cholesky, _mahalanobis_full, _scatter_full, _em_pass_full, _em_pass_diag, _scatter_from_whitened)
-from .kmeans import _sq_norms, _kmeans_plusplus, _nearest, _lloyd
+from .gmm_em import (_covariances_from_precision_cholesky, _em_pass_diag, _em_pass_full, _log_det_cholesky,
+                     _mahalanobis_full, _precision_cholesky, _scatter_from_whitened, _scatter_full)
+from .kmeans import _kmeans_plusplus, _lloyd, _nearest, _sq_norms
 
 __all__ = ['GaussianMixture', 'NotFittedError', 'select_n_components']
 
