@@ -55,8 +55,8 @@ def write_markdown(args, summary: dict, rows: List[tuple], records: List[dict], 
             'hyper-parameter search (config defaults), no M ablation. ' if args.quick else '')
     lines = ['# CMDA on Wikipedia: quality grid (`benchmarks/quality.py`)', '',
              f'{mode}Rows covered: {covered}. Seeds {summary["seeds"]}; epochs: {summary["epochs"]}. '
-             f'Σ wall time of the reported test runs {run_min:.1f} min (this invocation {elapsed / 60:.1f} min, `--resume` reuses '
-             f'finished runs) on {platform.machine()} CPU (`--jobs {args.jobs}`, '
+             f'Σ wall time of the reported test runs {run_min:.1f} min (this invocation {elapsed / 60:.1f} min, '
+             f'`--resume` reuses finished runs) on {platform.machine()} CPU (`--jobs {args.jobs}`, '
              'OMP_NUM_THREADS=1, shared machine). Every run = `tools/train.py` on the configs in '
              '`configs/wikipedia/`, `configs/anomaly/`, `configs/offline/` (+ `tools/augment_offline.py`).', '',
              '## Results (last epoch, mean ± 95 % CI, n = seeds)', '',

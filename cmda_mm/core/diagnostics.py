@@ -26,7 +26,8 @@ def weight_diagnostics(weights: Tensor,
         reference (Tensor, optional): (R, N) weights before DCA; gives how far DCA moved them.
 
     Returns:
-        dict: scalar tensors (no host sync; the logger reads them): ``max_weight`` (mean largest weight per row), ``pair_weight`` (mean weight on the own pair),
+        dict: scalar tensors (no host sync; the logger reads them): ``max_weight`` (mean largest weight per
+        row), ``pair_weight`` (mean weight on the own pair),
         ``pair_is_top`` (share of rows whose largest weight is the pair), ``effective_n`` (mean 1/Σw²),
         and when given ``same_class_weight`` (mean weight on samples of the pair's class) and
         ``dca_shift`` (mean total variation ½Σ|W − W_ref|).
