@@ -7,12 +7,13 @@ image's position) and optionally ``image_id``, ``caption_id`` and
 ``official_split``. Row ``r`` of a precomputed text feature file is entry
 ``r``; the image list gives the "one row per image" order.
 """
+import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ['records_to_paired_json', 'write_image_list', 'group_table']
+__all__ = ['records_to_paired_json', 'write_image_list', 'write_converted', 'group_table']
 
 
 def records_to_paired_json(records: List[dict], classes: Sequence[str],
@@ -69,6 +70,29 @@ def write_image_list(records: List[dict], data_root: str, path: str) -> str:
             f.write(osp.relpath(osp.join(osp.abspath(data_root),
                                          rec['img_path']), folder) + '\n')
     return path
+
+
+def write_converted(records: List[dict], classes: Sequence[str], metainfo: dict, data_root: str,
+                    out: str) -> str:
+    """Write a converter's outputs: the paired annotation ``out`` and the image list next to it.
+
+    Args:
+        records (List[dict]): Records in their canonical order.
+        classes (Sequence[str]): All group names.
+        metainfo (dict): Extra meta information (e.g. ``dataset``).
+        data_root (str): Root the records' ``img_path`` are relative to.
+        out (str): The annotation json; the list is ``<out without .json>_images.txt``.
+
+    Returns:
+        str: ``out``.
+    """
+    import mmengine
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    mmengine.dump(records_to_paired_json(records, classes, metainfo), out)
+    print(f'Wrote {sum(max(1, len(r["captions"])) for r in records)} entries to {out}')
+    images = write_image_list(records, data_root, osp.splitext(out)[0] + '_images.txt')
+    print(f'Wrote the {len(records)} image paths (row order of per-image features) to {images}')
+    return out
 
 
 def group_table(classes: Sequence[str], columns: Dict[str, Sequence],

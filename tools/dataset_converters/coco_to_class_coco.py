@@ -12,17 +12,15 @@ Row ``r`` of any precomputed feature file for Class-COCO is entry ``r`` of this 
         --out data/coco/features/class_coco_train2014_minilm_l6_v2_text_fp16.npy --dtype float16
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-import mmengine
 import numpy as np
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))  # run from a checkout
 
 from cmda_mm.datasets.class_coco import PRESETS, load_coco_records  # noqa: E402
-from cmda_mm.datasets.paired_records import group_table, records_to_paired_json, write_image_list  # noqa: E402
+from cmda_mm.datasets.paired_records import group_table, write_converted  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -68,13 +66,7 @@ def main(argv=None):
                       sort_by=f'samples ({args.captions_per_image}/image)'))
     print('Paper (train2014, 5 captions per image): 126,055 samples in 80 groups; 6 groups > 6,000 samples '
           '(45,205); 30 groups 110,905; 50 abnormal groups 15,150.')
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    mmengine.dump(records_to_paired_json(records, names, dict(dataset='class_coco', coco_split=args.split)),
-                  out)
-    print(f'Wrote {sum(max(1, len(r["captions"])) for r in records)} entries to {out}')
-    images = write_image_list(records, args.data_root, osp.splitext(out)[0] + '_images.txt')
-    print(f'Wrote the {len(records)} image paths (row order of per-image features) to {images}')
-    return out
+    return write_converted(records, names, dict(dataset='class_coco', coco_split=args.split), args.data_root, out)
 
 
 if __name__ == '__main__':

@@ -9,16 +9,14 @@
         --out data/oxford102/features/oxford102_minilm_l6_v2_text_fp16.npy --dtype float16
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-import mmengine
 import numpy as np
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))  # run from a checkout
 
-from cmda_mm.datasets.paired_records import group_table, records_to_paired_json, write_image_list  # noqa: E402
+from cmda_mm.datasets.paired_records import group_table, write_converted  # noqa: E402
 from cmda_mm.datasets.oxford102 import load_oxford_records  # noqa: E402
 
 
@@ -48,12 +46,7 @@ def main(argv=None):
           f'images (paper classification: 2,303 = 1,861 train + 442 test); 30 largest: {ranked[:30].sum()}, '
           f'the other {len(names) - 30}: {ranked[30:].sum()} (paper anomaly detection: 4,018 normal / 4,171 '
           'abnormal).')
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    mmengine.dump(records_to_paired_json(records, names, dict(dataset='oxford102')), out)
-    print(f'Wrote {sum(max(1, len(r["captions"])) for r in records)} entries to {out}')
-    images = write_image_list(records, args.data_root, osp.splitext(out)[0] + '_images.txt')
-    print(f'Wrote the {len(records)} image paths (row order of per-image features) to {images}')
-    return out
+    return write_converted(records, names, dict(dataset='oxford102'), args.data_root, out)
 
 
 if __name__ == '__main__':
