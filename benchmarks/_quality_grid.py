@@ -169,13 +169,18 @@ def run_command(run: Run, work_dir: str, data_root: str) -> List[List[str]]:
     return cmds
 
 
-def _scalars(work_dir: str, task: str) -> dict:
+def _scalars(work_dir: str, metric: str) -> dict:
     """Curve (eval metric per epoch) and last-epoch diagnostics from the run's newest scalars.json."""
     found = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not found:
         return {}
     train, evals = parse_scalars(found[-1])
-    return dict(curve=eval_curve(evals, TASKS[task][1]), diagnostics=last_diagnostics(train))
+    return dict(curve=eval_curve(evals, metric), diagnostics=last_diagnostics(train))
+
+
+def _metric_of(run) -> str:
+    """The run's reported metric (a run spec may name it; Wikipedia runs take it from TASKS)."""
+    return getattr(run, 'metric', None) or TASKS[run.task][1]
 
 
 def result_path(work_root: str, run: Run) -> str:
@@ -183,23 +188,28 @@ def result_path(work_root: str, run: Run) -> str:
 
 
 def execute(run: Run, work_root: str, data_root: str, resume: bool = True) -> dict:
-    """Run (or reuse) one run; returns its result record (``error`` set on failure)."""
+    """Run (or reuse) one run; returns its result record (``error`` set on failure).
+
+    ``run`` is a :class:`Run` or any spec with the same fields and a ``commands(work_dir, data_root)`` method
+    (the fashion grid's ``FashionRun``).
+    """
     out = result_path(work_root, run)
     work_dir = osp.join(work_root, 'runs', run.run_id)
     if resume and osp.exists(out):
         with open(out) as f:
             rec = json.load(f)
-        rec.update(_scalars(work_dir, run.task))  # re-read, so a newer parser applies to old runs
+        rec.update(_scalars(work_dir, _metric_of(run)))  # re-read, so a newer parser applies to old runs
         return rec
     os.makedirs(work_dir, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONPATH=REPO)
     rec = dict(run_id=run.run_id, phase=run.phase, task=run.task, student=run.student, method=run.method,
                seed=run.seed, hp=run.hp, val=run.val, epochs=run.epochs, config=run.config,
-               train_fraction=run.train_fraction)
+               train_fraction=getattr(run, 'train_fraction', None))
     start = time.time()
     log_path = osp.join(work_dir, 'train.log')
     with open(log_path, 'w') as log:
-        for cmd in run_command(run, work_dir, data_root):
+        cmds = run.commands(work_dir, data_root) if hasattr(run, 'commands') else run_command(run, work_dir, data_root)
+        for cmd in cmds:
             log.write('$ ' + ' '.join(cmd) + '\n')
             log.flush()
             proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -209,7 +219,7 @@ def execute(run: Run, work_root: str, data_root: str, resume: bool = True) -> di
     rec['wall_s'] = round(time.time() - start, 1)
     with open(log_path) as f:
         rec['metrics'] = parse_final_metrics(f.read())
-    rec.update(_scalars(work_dir, run.task))
+    rec.update(_scalars(work_dir, _metric_of(run)))
     os.makedirs(osp.dirname(out), exist_ok=True)
     with open(out, 'w') as f:
         json.dump(rec, f, indent=1)

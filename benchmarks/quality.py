@@ -43,9 +43,17 @@ KEEP_MARKER = '<!-- hand-written below this line: kept when quality.py regenerat
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description='CMDA quality grid on Wikipedia (tools/train.py subprocesses)')
-    p.add_argument('--data-root', default='data/wikipedia')
-    p.add_argument('--seeds', type=int, default=5, help='test seeds 0..N-1')
+    p = argparse.ArgumentParser(description='CMDA quality grid (tools/train.py subprocesses)')
+    p.add_argument('--dataset', choices=['wikipedia', 'fashion'], default='wikipedia',
+                   help='wikipedia: the frozen-feature grid; fashion: real photos + captions (raw pixels, features, '
+                        'anomaly detection; see _fashion_grid.py)')
+    p.add_argument('--data-root', default=None,
+                   help='dataset root (default: data/wikipedia, or data/fashion_cmda as written by '
+                        'tools/dataset_converters/prepare_fashion.py)')
+    p.add_argument('--seeds', type=int, default=None,
+                   help='test seeds 0..N-1 (default: 5; fashion: 3 for the raw-pixel rows, 5 for the feature rows)')
+    p.add_argument('--rows', nargs='*', help='fashion: only these rows (pixels, effnet, language, ad-pixels)')
+    p.add_argument('--fashion-epochs', type=int, default=0, help='fashion: epochs of every run (0 = the configs\' schedules)')
     p.add_argument('--out', default='benchmarks/results')
     p.add_argument('--quick', action='store_true', help='classification only, 2 seeds, 50 epochs, defaults')
     p.add_argument('--jobs', type=int, choices=[1, 2], default=1)
@@ -56,7 +64,11 @@ def parse_args(argv=None):
     p.add_argument('--hp-epochs', type=int, default=50,
                    help='epochs of each hyper-parameter search run (0 = the configs\' schedule); the search is '
                         'the largest part of the grid, 50 keeps the full grid near 1.5 h on 2 cores')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.seeds_set = args.seeds is not None
+    args.seeds = args.seeds or 5
+    args.data_root = args.data_root or ('data/fashion_cmda' if args.dataset == 'fashion' else 'data/wikipedia')
+    return args
 
 
 class Pool:
@@ -74,7 +86,8 @@ class Pool:
         def one(run):
             t = time.time()
             rec = execute(run, self.args.work_root, self.data_root, resume=self.args.resume)
-            status = rec.get('error') or f'{rec.get("metrics", {}).get(TASKS[run.task][1])}'
+            metric = getattr(run, 'metric', None) or TASKS[run.task][1]
+            status = rec.get('error') or f'{rec.get("metrics", {}).get(metric)}'
             print(f'[{time.strftime("%H:%M:%S")}] {run.run_id}: {status} ({time.time() - t:.0f}s)', flush=True)
             return rec
         with ThreadPoolExecutor(self.args.jobs) as ex:
@@ -125,6 +138,9 @@ def bic_aic(pool: Pool, records: List[dict], out_dir: str) -> List[str]:
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.dataset == 'fashion':
+        from _fashion_main import run_fashion
+        return run_fashion(args, Pool(args))
     start = time.time()
     out_dir = osp.join(REPO, args.out)
     os.makedirs(out_dir, exist_ok=True)

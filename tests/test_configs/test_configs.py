@@ -13,6 +13,7 @@ from mmpretrain.registry import DATASETS, MODELS
 import cmda_mm  # noqa: F401
 from cmda_mm.utils import set_data_root
 from fixtures import make_coco, make_karpathy, make_oxford, make_wiki
+from fixtures_fashion import make_fashion
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(p for p in glob.glob(str(REPO / 'configs' / '**' / '*.py'), recursive=True)
@@ -34,7 +35,8 @@ def paper_roots(tmp_path_factory):
     base = tmp_path_factory.mktemp('paper_data')
     return {'ClassCOCODataset': str(make_coco(base / 'coco')),
             'Oxford102Dataset': str(make_oxford(base / 'oxford102')),
-            'KarpathyCaptionDataset': str(make_karpathy(base / 'coco', images=KARPATHY_IMAGES, with_images=True))}
+            'KarpathyCaptionDataset': str(make_karpathy(base / 'coco', images=KARPATHY_IMAGES, with_images=True)),
+            'FashionProductsDataset': make_fashion(str(base / 'fashion'))}
 
 
 KARPATHY_IMAGES = [
@@ -70,6 +72,8 @@ def test_config_builds(path, wiki_root, paper_roots):
             dataset['dataset'].update(FIXTURE_AD_GROUPS[data_type(dataset)], serialize_data=False)
         elif dataset['type'] == 'AnomalySplitDataset':
             dataset['normal_classes'] = ['art', 'biology']  # the fixture holds classes 1..3 only
+        if data_type(dataset) == 'FashionProductsDataset':  # the fixture's 8 types have 4 images each
+            (dataset['dataset'] if dataset['type'] == 'AnomalySplitDataset' else dataset)['min_class_size'] = 3
         if dataset['type'] in paper_roots:
             dataset['serialize_data'] = False  # skips mmengine's gc.collect() (~0.4 s a dataset)
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):  # as the Runner does (MultiView)

@@ -1,0 +1,45 @@
+# Fashion products over precomputed features (prepare_fashion.py writes them; one row per image):
+# - vision student: ImageNet EfficientNet-Lite0 image features (1280-d) with the caption teacher (MiniLM-384);
+# - language student (configs *_fashion-language.py override the pipelines): MiniLM-384 of the MASKED captions (no
+#   class word) with the image teacher (EfficientNet-Lite0).
+# Split, classes and loops as in fashion_vision32_text-teacher.py (train / val / test = 6,358 / 907 / 1,817).
+dataset_type = 'FashionProductsDataset'
+data_root = 'data/fashion_cmda'
+text_features = 'features/fashion_minilm_l6_v2_caption_fp16.npy'
+image_features = 'features/fashion_efficientnet_lite0_image_fp16.npy'
+features = dict(text_features=text_features, image_features=image_features)
+
+train_pipeline = [
+    dict(type='LoadFeatureRow', prefix='image', out_key='img'),
+    dict(type='LoadFeatureRow', prefix='text', out_key='teacher'),
+    dict(type='PackPairedInputs'),
+]
+test_pipeline = train_pipeline
+
+train_dataloader = dict(
+    batch_size=128,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(type=dataset_type, data_root=data_root, split='train', **features, pipeline=train_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    drop_last=True,
+    collate_fn=dict(type='default_collate'),
+)
+val_dataloader = dict(
+    batch_size=512,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(type=dataset_type, data_root=data_root, split='val', **features, pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+)
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_dataloader = dict(
+    batch_size=512,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(type=dataset_type, data_root=data_root, split='test', **features, pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+)
+test_evaluator = val_evaluator

@@ -1,0 +1,10 @@
+# Base + CMDA: the caption teacher (MiniLM-384) guides the mixing of the EfficientNet-Lite0 feature vectors.
+_base_ = ['./base_mlp_fashion-vision.py']
+model = dict(
+    teacher_encoder=dict(type='FeatureMLP', in_channels=384, hidden_channels=(512, ), dropout=0.2),
+    student_projector=dict(type='ProjectionNeck', in_channels=512, hidden_channels=(1024, ), out_channels=128),
+    teacher_projector=dict(type='ProjectionNeck', in_channels=512, hidden_channels=(1024, ), out_channels=128),
+    contrastive_loss=dict(type='CrossModalContrastiveLoss', temperature=0.1, loss_weight=0.1),
+    data_preprocessor=dict(cmda=dict(normalization='ratio', top_k=3, fraction=0.5, mode='append', dca=True)),
+)
+custom_hooks = [dict(type='DCAHook', interval=1, n_components=2, covariance_type='diag')]

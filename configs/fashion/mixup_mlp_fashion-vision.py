@@ -1,0 +1,3 @@
+# Base + Mixup (alpha = 0.25) in the feature space.
+_base_ = ['./base_mlp_fashion-vision.py']
+model = dict(train_cfg=dict(augments=dict(type='Mixup', alpha=0.25)))
