@@ -48,7 +48,8 @@ KARPATHY_IMAGES = [
 # Anomaly groups the paper fixtures hold (Class-COCO: train, giraffe, zebra images; Oxford-102: classes 1..3).
 FIXTURE_AD_GROUPS = {
     'ClassCOCODataset': dict(normal_groups=['train'], abnormal_groups=['giraffe', 'zebra']),
-    'Oxford102Dataset': dict(normal_groups=['class_00001', 'class_00002'], abnormal_groups=['class_00003'])}
+    'Oxford102Dataset': dict(normal_groups=['class_00001', 'class_00002'], abnormal_groups=['class_00003']),
+    'FashionProductsDataset': dict(normal_groups=6)}
 
 
 def data_type(dataset):
