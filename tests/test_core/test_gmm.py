@@ -270,7 +270,7 @@ def test_reg_covar_is_added_to_the_diagonal(cov):
 @pytest.mark.parametrize('kwargs, match', [
     (dict(n_components=0), 'n_components'),
     (dict(covariance_type='tied'), 'covariance_type'),
-    (dict(init_params='kmeans'), 'init_params'),
+    (dict(init_params='spectral'), 'init_params'),
     (dict(tol=-1.0), 'tol'),
     (dict(reg_covar=-1e-6), 'reg_covar'),
     (dict(n_init=0), 'n_init'),
