@@ -86,16 +86,15 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
                                  '(pack them with PackPairedInputs)')
             return self.head.loss(feats, data_samples)
 
+        scores = self.head(feats)
+        targets = self._targets(data_samples, scores)
         if inputs.shape[0] < MIN_CMDA_BATCH:  # e.g. a last batch of 1: the task loss only, as Base
-            losses = self.head.loss(feats, data_samples)
-            losses['loss_contrastive'] = self._idle_towers_loss(inputs.device)
-            return losses
+            return dict(loss_contrastive=self._idle_towers_loss(inputs.device),
+                        loss_cls=self.head.loss_module(scores, targets, avg_factor=scores.size(0)))
 
         labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
         z_s, z_t = self.embed(feats, teacher)
         losses = dict(loss_contrastive=self.contrastive_loss([z_s, z_t], labels))
-        scores = self.head(feats)
-        targets = self._targets(data_samples, scores)
 
         # The CMDA step (cmda_mm/core/mixer.py): record, plan, mix the raw inputs, soft targets W @ Y.
         new = self.mixer.augment(inputs, z_t, z_s, targets, labels) if self.mixer is not None else None
