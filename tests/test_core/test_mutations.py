@@ -54,8 +54,9 @@ def _run_tests(tmp_path, mutation=None, tests=('tests/test_core/test_mixer.py', 
     (tmp_path / 'check_copy.py').write_text(CHECK_IMPORT.format(copy=str(copy)))  # a plugin: -p check_copy
     # cwd is not the repository: `python -m` puts the working directory first on sys.path
     tests = [str(REPO / t) if t.startswith('tests/') else t for t in tests]
-    return subprocess.run([sys.executable, '-m', 'pytest', '-q', '-rf', '-p', 'no:cacheprovider', '-p', 'check_copy',
-                           '--rootdir', str(REPO), *tests], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    command = [sys.executable, '-m', 'pytest', '-q', '-rf', '-p', 'no:cacheprovider', '-p', 'check_copy',
+               '--rootdir', str(REPO), *tests]
+    return subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
 
 
 def test_unmutated_copy_passes(tmp_path):
