@@ -74,6 +74,7 @@ def fit_dca(z: Tensor,
             covariance_type: str = 'diag',
             seed: Optional[int] = 0,
             max_samples: Optional[int] = None,
+            previous: Optional[GaussianMixture] = None,
             **gmm_kwargs) -> Tuple[Optional[GaussianMixture], Dict[int, float]]:
     """Fit the DCA mixture on student embeddings: M fixed, or chosen by BIC/AIC among candidates.
 
@@ -86,7 +87,9 @@ def fit_dca(z: Tensor,
         covariance_type (str): 'diag' or 'full'.
         seed (int, optional): seed of the fit and of the subsampling.
         max_samples (int, optional): fit on a seeded random subset of at most this many embeddings.
-        **gmm_kwargs: more :class:`GaussianMixture` arguments (tol, reg_covar, max_iter, n_init, ...).
+        previous (GaussianMixture, optional): the last fit; with ``warm_start=True`` in ``gmm_kwargs`` a fixed M
+            starts from its parameters (scikit-learn's warm start: the per-epoch refit), when M and D match.
+        **gmm_kwargs: more :class:`GaussianMixture` arguments (tol, reg_covar, max_iter, n_init, warm_start...).
 
     Returns:
         (GaussianMixture | None, dict): the fitted mixture (None without DCA) and ``{M: criterion}`` for every
@@ -100,7 +103,11 @@ def fit_dca(z: Tensor,
     n_components = clip_components(n_components, z.shape[0])
     kwargs = dict(covariance_type=covariance_type, seed=seed, **gmm_kwargs)
     if isinstance(n_components, int):
-        return GaussianMixture(n_components, **kwargs).fit(z), {}
+        gmm = GaussianMixture(n_components, **kwargs)
+        if previous is not None and gmm.warm_start and previous.covariance_type == gmm.covariance_type:
+            for name in ('weights_', 'means_', 'covariances_', 'precisions_cholesky_'):
+                setattr(gmm, name, getattr(previous, name).to(dtype=gmm.dtype))
+        return gmm.fit(z), {}
     _, scores, gmm = select_n_components(z, n_components, criterion, **kwargs)
     return gmm, scores
 

@@ -182,3 +182,32 @@ def test_seed_comes_from_the_run():
         fits.setdefault(seed, []).append(mixer.gmm_means.clone())
     torch.testing.assert_close(fits[1][0], fits[1][1])
     assert not torch.allclose(fits[1][0], fits[2][0])
+
+
+@pytest.mark.parametrize('warm_start', [False, True])
+def test_warm_start_refit_starts_from_last_epoch(warm_start):
+    """gmm_cfg=dict(warm_start=True): each epoch's refit starts from the mixture in the mixer's buffers."""
+    x = torch.randn(400, 4, generator=torch.Generator().manual_seed(0))  # one blob, M=4: EM converges slowly
+    mixer = CrossModalMixer(dca=True)
+    hook = DCAHook(n_components=4, seed=0, gmm_cfg=dict(warm_start=warm_start, tol=1e-6, max_iter=500))
+    mixer.record(x)
+    hook.after_train_epoch(fake_runner(mixer))
+    refit, _ = hook.fit(x + 0.01, previous=mixer.get_gmm())
+    fresh, _ = hook.fit(x + 0.01)
+    if warm_start:
+        assert refit.n_iter_ < fresh.n_iter_ / 4
+    else:
+        assert refit.n_iter_ == fresh.n_iter_  # the previous mixture is not used
+
+
+def test_hook_hands_the_last_mixture_to_the_refit(monkeypatch):
+    mixer = CrossModalMixer(dca=True)
+    hook = DCAHook(n_components=2, seed=0, gmm_cfg=dict(warm_start=True))
+    seen = []
+    fit = hook.fit
+    monkeypatch.setattr(hook, 'fit',
+                        lambda bank, m=None, previous=None: seen.append(previous) or fit(bank, m, previous))
+    for epoch in range(2):
+        mixer.record(blobs())
+        hook.after_train_epoch(fake_runner(mixer, epoch))
+    assert seen[0] is None and isinstance(seen[1], GaussianMixture)

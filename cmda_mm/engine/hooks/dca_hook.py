@@ -33,7 +33,8 @@ class DCAHook(Hook):
         criterion (str): 'bic' or 'aic' when ``n_components`` is a sequence.
         covariance_type (str): 'diag' (default) or 'full'.
         max_samples (int, optional): fit on a seeded random subset of at most this many embeddings.
-        gmm_cfg (dict, optional): more :class:`GaussianMixture` arguments (tol, reg_covar, max_iter, n_init).
+        gmm_cfg (dict, optional): more :class:`GaussianMixture` arguments (tol, reg_covar, max_iter, n_init;
+            ``warm_start=True`` starts each refit of a fixed M from the last epoch's mixture).
         seed (int, optional): seed of the fit and the subsampling; None (default) uses the run's seed
             (``randomness.seed``, :attr:`mmengine.runner.Runner.seed`).
     """
@@ -94,7 +95,7 @@ class DCAHook(Hook):
         if dist.get_rank() == 0:
             start = time.perf_counter()
             try:
-                gmm, scores = self.fit(bank, n_components)
+                gmm, scores = self.fit(bank, n_components, previous=mixer.get_gmm())
                 result = dict(state=gmm.state_dict(), scores=scores, seconds=time.perf_counter() - start,
                               loglik=gmm.score(bank))
             except Exception as exc:  # raised on every rank below, instead of rank 0 alone
@@ -113,15 +114,15 @@ class DCAHook(Hook):
         runner.logger.info(msg)
         runner.message_hub.update_scalar('train/dca_n_components', gmm.n_components)
 
-    def fit(self, bank: torch.Tensor, n_components=None):
-        """Fit on ``bank`` (N, D) with :func:`cmda_mm.core.fit_dca`; returns the mixture and the criterion per
-        candidate M (or {})."""
+    def fit(self, bank: torch.Tensor, n_components=None, previous: Optional[GaussianMixture] = None):
+        """Fit on ``bank`` (N, D) with :func:`cmda_mm.core.fit_dca` (from ``previous`` with ``warm_start``);
+        returns the mixture and the criterion per candidate M (or {})."""
         with warnings.catch_warnings():
             if n_components is not None:  # already clipped (and warned about) on every rank
                 warnings.filterwarnings('ignore', message='DCA: ')
             return fit_dca(bank, self.n_components if n_components is None else n_components, self.criterion,
                            self.covariance_type, seed=0 if self.seed is None else self.seed,
-                           max_samples=self.max_samples, **self.gmm_cfg)
+                           max_samples=self.max_samples, previous=previous, **self.gmm_cfg)
 
     @staticmethod
     def gather(local: Optional[torch.Tensor], device=None) -> Optional[torch.Tensor]:
