@@ -117,3 +117,14 @@ def test_paper_literal_sum_reduction():
             type='CrossModalContrastiveLoss', temperature=0.1, loss_weight=0.1, reduction=reduction))
         losses[reduction] = model(**data, mode='loss')['loss_contrastive']
     torch.testing.assert_close(losses['sum'], classifier.B * losses['mean'])
+
+
+@pytest.mark.parametrize('seed', [0, 7])
+def test_runner_seed_reaches_the_mixer_and_the_hook(tmp_path, seed):
+    """MMEngine seeds torch before building the model: randomness.seed becomes the mixer's and DCAHook's seed."""
+    from mmengine.runner import Runner
+    runner = Runner(model=classifier.model_cfg(cmda=CMDA), work_dir=str(tmp_path), randomness=dict(seed=seed),
+                    custom_hooks=[dict(type='DCAHook')], default_scope='mmpretrain')
+    runner.call_hook('before_run')
+    hook = next(h for h in runner.hooks if type(h).__name__ == 'DCAHook')
+    assert runner.model.data_preprocessor.cmda.seed == seed and hook.seed == seed
