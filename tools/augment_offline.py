@@ -41,8 +41,9 @@ from mmengine.utils import ProgressBar
 
 import cmda_mm  # noqa: F401  registers the plugin
 from cmda_mm.utils import register_checkpoint_safe_globals, set_data_root
-from cmda_mm.utils.offline import (Plan, build_model, embed_dataset, embed_loader_cfg, fit_dca, generate_rows,
-                                   make_plan)
+from cmda_mm.apis.offline import build_model, embed_dataset, embed_loader_cfg
+from cmda_mm.core.dca import fit_dca
+from cmda_mm.core.offline import Plan, generate_rows, make_plan
 
 MANIFEST, ALIGNER, STATE = 'manifest.json', 'aligner.pth', 'embeddings.pth'
 DEFAULTS = dict(num=None, multiple=1.0, teacher_classes=None, pool='batch', pool_size=128, normalization='ratio',

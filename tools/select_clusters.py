@@ -55,7 +55,7 @@ def load_embeddings(args) -> torch.Tensor:
     from mmengine.config import Config
     import cmda_mm  # noqa: F401
     from cmda_mm.utils import set_data_root
-    from cmda_mm.utils.offline import build_model, embed_dataset, embed_loader_cfg
+    from cmda_mm.apis.offline import build_model, embed_dataset, embed_loader_cfg
     cfg = Config.fromfile(args.config)
     if args.data_root:
         set_data_root(cfg, args.data_root)

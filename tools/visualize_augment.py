@@ -39,7 +39,7 @@ def source_dataset(cfg):
     """The training set as the offline tools embed it (test pipeline, dataset order)."""
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import DATASETS
-    from cmda_mm.utils.offline import embed_loader_cfg
+    from cmda_mm.apis.offline import embed_loader_cfg
     init_default_scope('mmpretrain')
     return DATASETS.build(embed_loader_cfg(cfg).dataset)
 
@@ -90,7 +90,9 @@ def from_ann(args, cfg):
 
 def from_checkpoint(args, cfg):
     """Make new samples for the chosen teachers with a trained model (core weights, one random pool)."""
-    from cmda_mm.utils.offline import build_model, embed_dataset, embed_loader_cfg, fit_dca, generate_rows, make_plan
+    from cmda_mm.apis.offline import build_model, embed_dataset, embed_loader_cfg
+    from cmda_mm.core.dca import fit_dca
+    from cmda_mm.core.offline import generate_rows, make_plan
     data = embed_dataset(build_model(cfg, args.checkpoint), embed_loader_cfg(cfg))
     n = len(data.z_student)
     teachers = args.rows if args.rows else np.random.default_rng(args.seed).choice(n, min(args.num, n), False)

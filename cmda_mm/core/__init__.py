@@ -1,13 +1,14 @@
-"""The method itself, framework-free (torch only): weights, GMM, DCA, mixing."""
-from .dca import apply_dca, dca_weights
+"""The method itself, framework-free (torch only): weights, GMM, DCA, mixing, the CMDA step, offline CMDA."""
+from .dca import apply_dca, clip_components, dca_weights, fit_dca
 from .diagnostics import weight_diagnostics
 from .gmm import GaussianMixture, select_n_components
-from .mixer import CrossModalMixer, MixPlan
+from .kmeans import kmeans
+from .mixer import CrossModalMixer, MixedBatch, MixPlan, run_seed
 from .mixing import mix, select_rows, soft_targets
 from .weights import NORMALIZATIONS, inter_modal_scores, inter_modal_weights, normalize_rows
 
 __all__ = [
-    'apply_dca', 'dca_weights', 'weight_diagnostics', 'GaussianMixture', 'select_n_components',
-    'CrossModalMixer', 'MixPlan', 'mix', 'select_rows', 'soft_targets', 'NORMALIZATIONS',
-    'inter_modal_scores', 'inter_modal_weights', 'normalize_rows'
+    'apply_dca', 'clip_components', 'dca_weights', 'fit_dca', 'weight_diagnostics', 'GaussianMixture',
+    'select_n_components', 'kmeans', 'CrossModalMixer', 'MixedBatch', 'MixPlan', 'run_seed', 'mix', 'select_rows',
+    'soft_targets', 'NORMALIZATIONS', 'inter_modal_scores', 'inter_modal_weights', 'normalize_rows'
 ]

@@ -11,8 +11,12 @@ def check_finite(name: str, x: Tensor) -> None:
         raise ValueError(f'`{name}` contains NaN or Inf (first bad rows: {bad})')
 
 
-def check_matrix(name: str, x: Tensor, rows: int = None, cols: int = None) -> None:
-    """Raise ``ValueError`` unless ``x`` is a finite, non-empty 2-D tensor of the given shape."""
+def check_matrix(name: str, x: Tensor, rows: int = None, cols: int = None, finite: bool = True) -> None:
+    """Raise ``ValueError`` unless ``x`` is a finite, non-empty 2-D tensor of the given shape.
+
+    The shape checks read host-side metadata only; ``finite=False`` skips the finiteness check, the one part
+    that reads the values (a device-to-host sync on a GPU), for callers in the training hot path.
+    """
     if not isinstance(x, Tensor):
         raise ValueError(f'`{name}` must be a torch.Tensor, got {type(x).__name__}')
     if x.dim() != 2:
@@ -23,4 +27,5 @@ def check_matrix(name: str, x: Tensor, rows: int = None, cols: int = None) -> No
         raise ValueError(f'`{name}` has {x.shape[0]} rows, expected {rows}')
     if cols is not None and x.shape[1] != cols:
         raise ValueError(f'`{name}` has {x.shape[1]} columns, expected {cols}')
-    check_finite(name, x)
+    if finite:
+        check_finite(name, x)

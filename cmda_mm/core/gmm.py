@@ -57,6 +57,7 @@ __all__ = ['GaussianMixture', 'NotFittedError', 'select_n_components']
 
 _COVARIANCE_TYPES = ('full', 'diag')
 _INIT_PARAMS = ('k-means++', 'k-means', 'random')
+_INIT_ALIASES = {'kmeans': 'k-means'}  # scikit-learn's spelling
 _PRECISION_ERROR = ('Fitting the mixture model failed because some components have ill-defined empirical '
                     'covariance (for instance caused by singleton or collapsed samples). Try to decrease '
                     'the number of components, increase reg_covar, or scale the input data.')
@@ -107,9 +108,13 @@ class GaussianMixture:
         n_init (int): number of initialisations; the one with the highest lower bound is kept.
             Defaults to 1.
         init_params (str): ``'k-means++'`` (k-means++ seeds, then nearest-seed hard responsibilities),
-            ``'k-means'`` (k-means++ seeds refined by Lloyd iterations) or ``'random'``.
-            Defaults to ``'k-means++'``.
+            ``'kmeans'`` (scikit-learn's name; ``'k-means'`` is accepted too: k-means++ seeds refined by
+            Lloyd iterations) or ``'random'``. Defaults to ``'k-means++'``.
         seed (int, optional): seed of the local generator; ``None`` for a fresh random seed. Defaults to 0.
+        random_state (int, optional): scikit-learn's name for ``seed``; when given it replaces ``seed``.
+        warm_start (bool): as scikit-learn: a refit starts from the current parameters (one initialisation,
+            ``n_init`` ignored) when the model is fitted with the same M and D — e.g. the per-epoch DCA refit.
+            Defaults to False.
         dtype (torch.dtype): dtype of the parameters and of all accumulations. Defaults to torch.float64.
         fast_matmul (bool): for ``'full'`` with ``dtype=torch.float64``, run the O(N·M·D²) products of
             each EM iteration in float32 (see the module docstring); scoring a fitted model is unaffected.
@@ -136,7 +141,10 @@ class GaussianMixture:
                  init_params: str = 'k-means++',
                  seed: Optional[int] = 0,
                  dtype: torch.dtype = torch.float64,
-                 fast_matmul: bool = True) -> None:
+                 fast_matmul: bool = True,
+                 random_state: Optional[int] = None,
+                 warm_start: bool = False) -> None:
+        init_params = _INIT_ALIASES.get(init_params, init_params)
         if isinstance(n_components, bool) or not isinstance(n_components, int) or n_components < 1:
             raise ValueError(f'`n_components` must be an integer >= 1, got {n_components!r}')
         if covariance_type not in _COVARIANCE_TYPES:
@@ -160,9 +168,10 @@ class GaussianMixture:
         self.max_iter = max_iter
         self.n_init = n_init
         self.init_params = init_params
-        self.seed = seed
+        self.seed = seed if random_state is None else random_state
         self.dtype = dtype
         self.fast_matmul = bool(fast_matmul)
+        self.warm_start = bool(warm_start)
 
         self.weights_: Optional[Tensor] = None
         self.means_: Optional[Tensor] = None
@@ -176,7 +185,12 @@ class GaussianMixture:
         return (f'{self.__class__.__name__}(n_components={self.n_components}, '
                 f'covariance_type={self.covariance_type!r}, tol={self.tol}, reg_covar={self.reg_covar}, '
                 f'max_iter={self.max_iter}, n_init={self.n_init}, init_params={self.init_params!r}, '
-                f'seed={self.seed}, dtype={self.dtype})')
+                f'seed={self.seed}, dtype={self.dtype}, warm_start={self.warm_start})')
+
+    @property
+    def random_state(self) -> Optional[int]:
+        """scikit-learn's name for :attr:`seed`."""
+        return self.seed
 
     # ------------------------------------------------------------------ internals
     @property
@@ -193,10 +207,14 @@ class GaussianMixture:
             raise NotFittedError(f'This {self.__class__.__name__} is not fitted yet: call `fit` first (or '
                                  'build it with `from_state_dict`).')
 
-    def _prepare(self, x: Tensor) -> Tensor:
-        """Validate ``x`` against the fitted model and cast it to ``dtype``."""
+    def _prepare(self, x: Tensor, check_input: bool = True) -> Tensor:
+        """Validate ``x`` against the fitted model and cast it to ``dtype`` (``check_input=False``: shapes
+        only, no read of the values)."""
         self._check_fitted()
-        _check_x(x)
+        if check_input:
+            _check_x(x)
+        elif x.dim() != 2:
+            raise ValueError(f'`x` must be a 2-D tensor (N, D), got shape {tuple(x.shape)}')
         if x.shape[1] != self.means_.shape[1]:
             raise ValueError(f'`x` has {x.shape[1]} features but the model was fitted with '
                              f'{self.means_.shape[1]} features')
@@ -301,6 +319,15 @@ class GaussianMixture:
             labels = _nearest(x, seeds, x_sq)
         return torch.nn.functional.one_hot(labels, n_components).to(self.dtype)
 
+    def _warm_resp(self, data: Dict[str, Tensor], center: Tensor) -> Optional[Tensor]:
+        """With ``warm_start``, the responsibilities of the current parameters on the (centred) data, else None."""
+        if not self.warm_start or self.means_ is None or self.means_.shape != (self.n_components, data['x'].shape[1]):
+            return None
+        weights, means, prec_chol = (t.to(device=center.device, dtype=self.dtype) for t in
+                                     (self.weights_, self.means_, self.precisions_cholesky_))
+        exact = self._data(data['x'], torch.zeros_like(center), self.dtype)
+        return torch.softmax(self._estimate_weighted_log_prob(exact, weights, means - center, prec_chol), dim=1)
+
     # ------------------------------------------------------------------ public API
     @torch.no_grad()
     def fit(self, x: Tensor) -> 'GaussianMixture':
@@ -323,11 +350,13 @@ class GaussianMixture:
         data = self._data(x, center, self._compute_dtype)
         xc = data['x']
         generator = _make_generator(self.seed)
+        warm = self._warm_resp(data, center)
+        n_init = 1 if warm is not None else self.n_init
 
         best, best_lower_bound = None, -math.inf
         try:
-            for _ in range(self.n_init):
-                self._m_step(data, self._initial_resp(xc, generator))
+            for _ in range(n_init):
+                self._m_step(data, warm if warm is not None else self._initial_resp(xc, generator))
                 lower_bound, converged, n_iter = -math.inf, False, 0
                 for n_iter in range(1, self.max_iter + 1):
                     prev_lower_bound = lower_bound
@@ -365,16 +394,18 @@ class GaussianMixture:
         return torch.logsumexp(self._weighted_log_prob(x), dim=1).to(self._out_dtype(x))
 
     @torch.no_grad()
-    def predict_proba(self, x: Tensor) -> Tensor:
+    def predict_proba(self, x: Tensor, check_input: bool = True) -> Tensor:
         """Posterior probability (responsibility) of each component for every sample.
 
         Args:
             x (Tensor): (N, D) data.
+            check_input (bool): check that ``x`` is finite (reads the values: a host sync on a GPU; the
+                training hot path turns it off). Defaults to True.
 
         Returns:
             Tensor: (N, M) non-negative rows summing to 1, in ``x``'s floating dtype.
         """
-        return torch.softmax(self._weighted_log_prob(x), dim=1).to(self._out_dtype(x))
+        return torch.softmax(self._weighted_log_prob(x, check_input), dim=1).to(self._out_dtype(x))
 
     @torch.no_grad()
     def predict(self, x: Tensor) -> Tensor:
@@ -520,9 +551,9 @@ class GaussianMixture:
     def _out_dtype(self, x: Tensor) -> torch.dtype:
         return x.dtype if x.is_floating_point() else self.dtype
 
-    def _weighted_log_prob(self, x: Tensor) -> Tensor:
+    def _weighted_log_prob(self, x: Tensor, check_input: bool = True) -> Tensor:
         """Fully-``dtype`` ``log π_k + log N(x | μ_k, Σ_k)`` (N, M) for a fitted model."""
-        x = self._prepare(x)
+        x = self._prepare(x, check_input)
         weights, means, prec_chol = self._params(x.device)
         center = weights @ means  # mixture mean: centring keeps the products well conditioned
         return self._estimate_weighted_log_prob(self._data(x, center, self.dtype), weights, means - center,

@@ -1,10 +1,12 @@
-"""k-means++ seeding and Lloyd iterations in torch: the initialisation of :class:`GaussianMixture`."""
+"""k-means in torch (k-means++ seeding, Lloyd iterations): :func:`kmeans`, and the initialisation of
+:class:`GaussianMixture`. The project's one k-means."""
 import math
+from typing import Tuple
 
 import torch
 from torch import Tensor
 
-__all__ = ['_sq_distances', '_sq_norms', '_kmeans_plusplus', '_nearest', '_lloyd']
+__all__ = ['kmeans', '_sq_distances', '_sq_norms', '_kmeans_plusplus', '_nearest', '_lloyd']
 
 
 def _sq_distances(a: Tensor, b: Tensor, b_sq: Tensor) -> Tensor:
@@ -73,3 +75,41 @@ def _lloyd(x: Tensor, centers: Tensor, x_sq: Tensor, max_iter: int = 300, tol: f
             return new_labels
         labels = new_labels
     return labels
+
+
+def kmeans(x: Tensor, n_clusters: int, n_init: int = 5, max_iter: int = 300, tol: float = 1e-4,
+           seed: int = 0) -> Tuple[Tensor, Tensor]:
+    """k-means: the best of ``n_init`` runs (lowest inertia) of k-means++ seeding + Lloyd iterations.
+
+    Args:
+        x (Tensor): (N, D) points.
+        n_clusters (int): k, in [1, N].
+        n_init (int): restarts. Defaults to 5.
+        max_iter (int): Lloyd iterations per run. Defaults to 300.
+        tol (float): stop when the squared center shift falls under ``tol`` times the mean feature variance
+            (scikit-learn's rule). Defaults to 1e-4.
+        seed (int): seed of a local generator (the global RNG is not touched). Defaults to 0.
+
+    Returns:
+        Tuple[Tensor, Tensor]: centers (k, D) and the cluster of every point (N,).
+
+    Example:
+        >>> centers, labels = kmeans(torch.randn(100, 2), n_clusters=3)
+    """
+    if x.dim() != 2 or x.shape[0] == 0:
+        raise ValueError(f'`x` must be a non-empty (N, D) matrix, got shape {tuple(x.shape)}')
+    num = x.shape[0]
+    if isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or not 1 <= n_clusters <= num:
+        raise ValueError(f'`n_clusters` must be an integer in [1, {num}] (the number of points), got {n_clusters!r}')
+    generator = torch.Generator().manual_seed(int(seed))
+    x_sq = _sq_norms(x)
+    best = (math.inf, None, None)
+    for _ in range(max(1, int(n_init))):
+        labels = _lloyd(x, x[_kmeans_plusplus(x, n_clusters, generator, x_sq)], x_sq, max_iter, tol)
+        one_hot = torch.nn.functional.one_hot(labels, n_clusters).to(x.dtype)
+        counts = one_hot.sum(0)
+        centers = (one_hot.T @ x) / counts.clamp_min(1).unsqueeze(1)
+        inertia = float(((x - centers[labels])**2).sum())
+        if inertia < best[0]:
+            best = (inertia, centers, labels)
+    return best[1], best[2]

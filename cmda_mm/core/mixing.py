@@ -48,7 +48,9 @@ def select_rows(batch_size: int, fraction: float, generator: Optional[torch.Gene
                 device=None, min_rows: int = 1) -> Tensor:
     """Pick ``round(fraction · batch_size)`` distinct teacher rows that make new samples.
 
-    When any row is picked, at least ``min_rows`` are (a batch of one new sample would break BatchNorm).
+    When any row is picked, at least ``min_rows`` are (a batch of one new sample would break BatchNorm); a batch
+    smaller than ``min_rows`` (e.g. a last batch of 1) and ``round(fraction · batch_size) == 0`` pick none:
+    that batch is simply not mixed.
 
     Args:
         batch_size (int): number of teacher samples in the batch.
@@ -58,13 +60,16 @@ def select_rows(batch_size: int, fraction: float, generator: Optional[torch.Gene
         min_rows (int): lower bound on a non-zero count.
 
     Returns:
-        Tensor: (round(p·B),) long indices, sorted.
+        Tensor: (R,) long indices, sorted; R = max(round(p·B), min_rows), or 0 when round(p·B) == 0 or
+        B < min_rows.
     """
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f'`fraction` must lie in [0, 1], got {fraction}')
     n = int(round(fraction * batch_size))
-    if n > 0:
-        n = max(n, min(min_rows, batch_size))
+    if batch_size < min_rows:
+        n = 0
+    elif n > 0:
+        n = max(n, min_rows)
     if n >= batch_size:
         return torch.arange(batch_size, device=device)
     idx = torch.randperm(batch_size, generator=generator)[:n].sort().values

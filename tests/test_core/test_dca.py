@@ -47,3 +47,28 @@ def test_dca_bad_input():
         dca_weights(_resp(3, 2, 0), _resp(3, 3, 0))
     with pytest.raises(ValueError, match='intra'):
         apply_dca(torch.ones(2, 3) / 3, torch.ones(3, 3), torch.arange(2))
+
+
+@pytest.mark.parametrize('kwargs, expected', [
+    (dict(n_components=8), 5),
+    (dict(n_components=[2, 8]), (2, 5)),
+    (dict(n_components=4, max_samples=3), 3),
+])
+def test_fit_dca_clips_m_to_the_embeddings_available(kwargs, expected):
+    from cmda_mm.core import fit_dca
+    z = F.normalize(torch.randn(5, 4, generator=torch.Generator().manual_seed(0)), dim=1)
+    with pytest.warns(UserWarning, match='DCA: '):
+        gmm, scores = fit_dca(z, seed=0, **kwargs)
+    if isinstance(expected, tuple):
+        assert sorted(scores) == list(expected) and gmm.n_components in expected
+    else:
+        assert gmm.n_components == expected
+
+
+def test_fit_dca_is_the_one_fit():
+    """DCAHook, the per-batch path and offline CMDA share cmda_mm.core.dca.fit_dca."""
+    import cmda_mm.core.mixer as mixer_module
+    import cmda_mm.engine.hooks.dca_hook as hook_module
+    import cmda_mm.utils.offline as shim
+    from cmda_mm.core import fit_dca
+    assert mixer_module.fit_dca is fit_dca and hook_module.fit_dca is fit_dca and shim.fit_dca is fit_dca

@@ -270,7 +270,7 @@ def test_reg_covar_is_added_to_the_diagonal(cov):
 @pytest.mark.parametrize('kwargs, match', [
     (dict(n_components=0), 'n_components'),
     (dict(covariance_type='tied'), 'covariance_type'),
-    (dict(init_params='kmeans'), 'init_params'),
+    (dict(init_params='spectral'), 'init_params'),
     (dict(tol=-1.0), 'tol'),
     (dict(reg_covar=-1e-6), 'reg_covar'),
     (dict(n_init=0), 'n_init'),
@@ -319,3 +319,52 @@ def test_too_many_components_and_unfitted_and_feature_mismatch():
         select_n_components(x, [1, 2], criterion='icl')
     with pytest.raises(ValueError, match='candidates'):
         select_n_components(x, [])
+
+
+def _three_blobs(n=300, d=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centers = 4 * torch.randn(3, d, generator=g, dtype=torch.float64)
+    return centers.repeat_interleave(n // 3, 0) + torch.randn(n, d, generator=g, dtype=torch.float64)
+
+
+def test_scikit_learn_parameter_names():
+    x = _three_blobs()
+    by_seed = GaussianMixture(3, 'diag', seed=5).fit(x)
+    by_random_state = GaussianMixture(3, 'diag', random_state=5).fit(x)
+    assert by_random_state.seed == by_random_state.random_state == 5
+    torch.testing.assert_close(by_seed.means_, by_random_state.means_)
+    kmeans = GaussianMixture(3, 'diag', init_params='kmeans').fit(x)
+    old_name = GaussianMixture(3, 'diag', init_params='k-means').fit(x)
+    assert kmeans.init_params == 'k-means'
+    torch.testing.assert_close(kmeans.means_, old_name.means_)
+
+
+@pytest.mark.parametrize('cov', ['diag', 'full'])
+def test_warm_start_refits_from_the_current_parameters(cov):
+    x = _three_blobs()
+    cold = GaussianMixture(3, cov, max_iter=200, tol=1e-6).fit(x)
+    warm = GaussianMixture(3, cov, max_iter=200, tol=1e-6, warm_start=True, n_init=5).fit(x)
+    first_iters = warm.n_iter_
+    shifted = x + 0.01  # next epoch's embeddings: close to the last ones
+    warm.fit(shifted)
+    assert warm.n_iter_ < first_iters  # starts near the optimum
+    fresh = GaussianMixture(3, cov, max_iter=200, tol=1e-6, n_init=5).fit(shifted)
+    assert warm.lower_bound_ >= fresh.lower_bound_ - 1e-3  # as good as a fresh best-of-5 fit
+    assert cold.warm_start is False
+    other_dim = GaussianMixture(3, cov, warm_start=True).fit(x)
+    other_dim.fit(x[:, :2])  # different D: a fresh initialisation, no error
+    assert other_dim.means_.shape == (3, 2)
+
+
+def test_one_kmeans():
+    from cmda_mm.core import kmeans
+    x = _three_blobs(n=90)
+    centers, labels = kmeans(x, 3, seed=0)
+    assert centers.shape == (3, 4) and labels.shape == (90, )
+    # three well separated blobs: each blob is one cluster
+    assert all(labels[i * 30:(i + 1) * 30].unique().numel() == 1 for i in range(3))
+    assert labels.unique().numel() == 3
+    again = kmeans(x, 3, seed=0)
+    assert torch.equal(again[1], labels)
+    with pytest.raises(ValueError, match='n_clusters'):
+        kmeans(x, 91)

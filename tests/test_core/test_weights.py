@@ -92,3 +92,13 @@ def test_subset_rows_with_pair_index():
 def test_bad_input_names_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         inter_modal_weights(**kwargs)
+
+
+def test_abs_chooses_top_k_by_magnitude():
+    """'abs' weighs by |score|, so it must also choose m' by |score|: the anti-correlated sample is picked."""
+    t = torch.tensor([[1.0, 0.0]])
+    s = torch.tensor([[1.0, 0.0], [-0.95, 0.31], [0.6, 0.8]])  # pair, anti-correlated, weakly correlated
+    w = inter_modal_weights(t, s, normalization='abs', top_k=2)
+    assert w[0].nonzero().flatten().tolist() == [0, 1]
+    ratio = inter_modal_weights(t, s, normalization='ratio', top_k=2)
+    assert ratio[0].nonzero().flatten().tolist() == [0, 2]

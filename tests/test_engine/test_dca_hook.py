@@ -68,7 +68,7 @@ def test_state_resizes_on_load():
 
 
 DDP_SCRIPT = r'''
-import sys, torch, torch.distributed as dist, types
+import sys, warnings, torch, torch.distributed as dist, types
 import cmda_mm
 from mmengine.logging import MMLogger, MessageHub
 from cmda_mm.core import CrossModalMixer
@@ -77,12 +77,22 @@ sys.path.insert(0, sys.argv[2])
 from test_dca_hook import blobs, fake_runner
 dist.init_process_group('gloo')
 rank, world = dist.get_rank(), dist.get_world_size()
+scenario = sys.argv[3] if len(sys.argv) > 3 else 'fit'
 x = blobs(90)
 mixer = CrossModalMixer(dca=True)
-parts = [x[:50], x[50:]] if world == 2 else [x]
-mixer.record(parts[rank])
-DCAHook(n_components=3, covariance_type='full', seed=0).after_train_epoch(fake_runner(mixer))
-torch.save(dict(means=mixer.gmm_means, weights=mixer.gmm_weights), f'{sys.argv[1]}/rank{rank}.pt')
+if scenario == 'clip':  # M=8 but only 2 embeddings per rank: clipped with a warning on every rank
+    mixer.record(x[2 * rank:2 * rank + 2])
+    hook = DCAHook(n_components=8, covariance_type='diag', seed=0)
+else:
+    parts = [x[:50], x[50:]] if world == 2 else [x]
+    mixer.record(parts[rank])
+    hook = DCAHook(n_components=3, covariance_type='full', seed=0)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter('always')
+    hook.after_train_epoch(fake_runner(mixer))
+torch.save(dict(means=mixer.gmm_means, weights=mixer.gmm_weights,
+                warnings=[str(w.message) for w in caught if 'DCA' in str(w.message)]),
+           f'{sys.argv[1]}/rank{rank}.pt')
 dist.destroy_process_group()
 '''
 
@@ -94,15 +104,110 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize('nproc', [1, 2])
-def test_ddp_fit_matches_single_process(tmp_path, nproc):
+def _run_ddp(tmp_path, nproc, scenario='fit'):
     script = tmp_path / 'ddp_fit.py'
     script.write_text(DDP_SCRIPT)
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS='1')
-    subprocess.run([sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}',
-                    f'--master_port={_free_port()}', str(script), str(tmp_path), str(Path(__file__).parent)],
-                   check=True, env=env, timeout=120, capture_output=True)
+    return subprocess.run([sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}',
+                           f'--master_port={_free_port()}', str(script), str(tmp_path), str(Path(__file__).parent),
+                           scenario], env=env, timeout=120, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize('nproc', [1, 2])
+def test_ddp_fit_matches_single_process(tmp_path, nproc):
+    proc = _run_ddp(tmp_path, nproc)
+    assert proc.returncode == 0, proc.stderr[-2000:]
     ref = GaussianMixture(3, 'full', seed=0).fit(blobs(90))
     for rank in range(nproc):
         got = torch.load(tmp_path / f'rank{rank}.pt')
         torch.testing.assert_close(got['means'], ref.means_.float(), atol=1e-5, rtol=0)
+
+
+def test_ddp_m_larger_than_bank_is_clipped_on_every_rank(tmp_path):
+    proc = _run_ddp(tmp_path, 2, 'clip')
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for rank in range(2):
+        got = torch.load(tmp_path / f'rank{rank}.pt')
+        assert got['weights'].numel() == 4  # 2 + 2 embeddings gathered: M clipped from 8 to 4
+        assert any('M=8' in w and 'only 4' in w for w in got['warnings']), got['warnings']
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(interval=0), 'interval'),
+    (dict(interval=-1), 'interval'),
+    (dict(covariance_type='spherical'), 'covariance_type'),
+    (dict(criterion='loglik'), 'criterion'),
+    (dict(n_components=0), 'n_components'),
+    (dict(n_components=[]), 'n_components'),
+    (dict(max_samples=0), 'max_samples'),
+    (dict(gmm_cfg=dict(reg_covar=-1)), 'reg_covar'),
+])
+def test_bad_settings_fail_at_build(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DCAHook(**kwargs)
+
+
+@pytest.mark.parametrize('kwargs, expected_m', [
+    (dict(n_components=8), 5),                      # M larger than the bank
+    (dict(n_components=[2, 8]), None),              # a BIC candidate larger than the bank
+    (dict(n_components=4, max_samples=3), 3),       # M larger than max_samples
+])
+def test_m_larger_than_available_is_clipped_with_a_warning(kwargs, expected_m):
+    mixer = CrossModalMixer(dca=True)
+    mixer.record(blobs(60)[::12])  # 5 embeddings
+    with pytest.warns(UserWarning, match='DCA: .*M='):
+        DCAHook(seed=0, **kwargs).after_train_epoch(fake_runner(mixer))
+    assert mixer.dca_ready
+    if expected_m is not None:
+        assert mixer.gmm_weights.numel() == expected_m
+    else:
+        assert mixer.gmm_weights.numel() in (2, 5)
+
+
+def test_seed_comes_from_the_run():
+    hook = DCAHook()
+    hook.before_run(types.SimpleNamespace(seed=1234))
+    assert hook.seed == 1234
+    fixed = DCAHook(seed=7)
+    fixed.before_run(types.SimpleNamespace(seed=1234))
+    assert fixed.seed == 7
+    x = blobs(90)
+    fits = {}
+    for seed in (1, 1, 2):
+        mixer = CrossModalMixer(dca=True)
+        mixer.record(x)
+        hook = DCAHook(n_components=6, seed=None)
+        hook.before_run(types.SimpleNamespace(seed=seed))
+        hook.after_train_epoch(fake_runner(mixer))
+        fits.setdefault(seed, []).append(mixer.gmm_means.clone())
+    torch.testing.assert_close(fits[1][0], fits[1][1])
+    assert not torch.allclose(fits[1][0], fits[2][0])
+
+
+@pytest.mark.parametrize('warm_start', [False, True])
+def test_warm_start_refit_starts_from_last_epoch(warm_start):
+    """gmm_cfg=dict(warm_start=True): each epoch's refit starts from the mixture in the mixer's buffers."""
+    x = torch.randn(400, 4, generator=torch.Generator().manual_seed(0))  # one blob, M=4: EM converges slowly
+    mixer = CrossModalMixer(dca=True)
+    hook = DCAHook(n_components=4, seed=0, gmm_cfg=dict(warm_start=warm_start, tol=1e-6, max_iter=500))
+    mixer.record(x)
+    hook.after_train_epoch(fake_runner(mixer))
+    refit, _ = hook.fit(x + 0.01, previous=mixer.get_gmm())
+    fresh, _ = hook.fit(x + 0.01)
+    if warm_start:
+        assert refit.n_iter_ < fresh.n_iter_ / 4
+    else:
+        assert refit.n_iter_ == fresh.n_iter_  # the previous mixture is not used
+
+
+def test_hook_hands_the_last_mixture_to_the_refit(monkeypatch):
+    mixer = CrossModalMixer(dca=True)
+    hook = DCAHook(n_components=2, seed=0, gmm_cfg=dict(warm_start=True))
+    seen = []
+    fit = hook.fit
+    monkeypatch.setattr(hook, 'fit',
+                        lambda bank, m=None, previous=None: seen.append(previous) or fit(bank, m, previous))
+    for epoch in range(2):
+        mixer.record(blobs())
+        hook.after_train_epoch(fake_runner(mixer, epoch))
+    assert seen[0] is None and isinstance(seen[1], GaussianMixture)

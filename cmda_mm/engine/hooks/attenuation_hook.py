@@ -3,8 +3,8 @@ import math
 from typing import Optional, Sequence, Union
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
+from mmpretrain.utils import get_ori_model
 
 __all__ = ['CMDAAttenuationHook', 'attenuation_value']
 
@@ -87,7 +87,7 @@ class CMDAAttenuationHook(Hook):
                                  self.steps, self.gamma)
 
     def _owner(self, runner):
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = get_ori_model(runner.model)
         if self.target == 'loss_weight':
             if not hasattr(model, 'mix_loss_weight'):
                 raise AttributeError(f"CMDAAttenuationHook(target='loss_weight'): {type(model).__name__} has "

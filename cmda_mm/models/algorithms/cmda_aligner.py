@@ -1,8 +1,7 @@
 """Learn the common latent space without a downstream task: CMDA (offline), paper Algorithm 1 step 3."""
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -68,14 +67,6 @@ class CMDAAligner(CrossModalTowersMixin, BaseModel):
         """Student features (backbone, then the optional neck)."""
         feats = self.backbone(inputs)
         return self.neck(feats) if self.neck is not None else feats
-
-    def embed(self, feats, teacher: Optional[Tensor] = None) -> Union[Tensor, Tuple[Tensor, Tensor]]:
-        """L2-normalised student (and teacher) embeddings in the common latent space."""
-        z_s = F.normalize(self.student_projector(feats), dim=1)
-        if teacher is None:
-            return z_s
-        z_t = F.normalize(self.teacher_projector(self.teacher_encoder(teacher)), dim=1)
-        return z_s, z_t
 
     def forward(self, inputs: Tensor, data_samples: Optional[List[DataSample]] = None,
                 mode: str = 'tensor', teacher: Optional[Tensor] = None):

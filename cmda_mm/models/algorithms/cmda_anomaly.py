@@ -8,7 +8,6 @@ from mmpretrain.registry import BATCH_AUGMENTS, MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
-from cmda_mm.core.mixing import mix
 from ..data_preprocessors.multiview_preprocessor import CMDAMultiViewDataPreprocessor  # noqa: F401 (registers)
 from .feature_views import FeatureViews  # noqa: F401 (registers)
 
@@ -41,7 +40,7 @@ def soft_info_nce(query: Tensor, keys: Tensor, targets: Tensor, temperature: flo
     """
     log_prob = F.log_softmax((query @ keys.t()).div(temperature), dim=1)
     return -(targets.to(log_prob) * log_prob).sum(dim=1).mean()
-from .cross_modal_towers import CrossModalTowersMixin
+from .cross_modal_towers import MIN_CMDA_BATCH, CrossModalTowersMixin
 
 
 @MODELS.register_module()
@@ -196,25 +195,25 @@ class CMDAAnomalyDetector(CrossModalTowersMixin, BaseSelfSupervisor):
             if teacher is None:
                 raise ValueError('CMDAAnomalyDetector with a teacher tower needs `teacher` inputs in training '
                                  '(pack them with PackPairedInputs)')
-            z_s = F.normalize(self.student_projector(tuple(f[:num] for f in feats)
-                                                     if isinstance(feats, (tuple, list)) else feats[:num]), dim=1)
-            z_t = F.normalize(self.teacher_projector(self.teacher_encoder(teacher)), dim=1)
-            losses['loss_contrastive'] = self.contrastive_loss([z_s, z_t])
-            mixer = self.mixer
-            if mixer is not None and mixer.fraction > 0:
-                if self.training:
-                    mixer.record(z_s)
-                plan = mixer(z_t.detach(), z_s.detach(), self._labels(data_samples, num))
-                if plan.rows.numel():
-                    z_new = self._project(self.extract_feat(mix(view1, plan.weights)))
-                    if mixer.mode == 'replace':
-                        z1 = z1.index_copy(0, plan.rows, z_new)
+            if num < MIN_CMDA_BATCH:  # e.g. a last batch of 1: no latent-space step, no mixing
+                losses['loss_contrastive'] = self._idle_towers_loss(view1.device)
+            else:
+                first = tuple(f[:num] for f in feats) if isinstance(feats, (tuple, list)) else feats[:num]
+                z_s, z_t = self.embed(first, teacher)
+                losses['loss_contrastive'] = self.contrastive_loss([z_s, z_t])
+                # The CMDA step (cmda_mm/core/mixer.py) on view 1: record, plan, mix.
+                new = self.mixer.augment(view1, z_t, z_s, labels=self._labels(data_samples, num)) \
+                    if self.mixer is not None else None
+                if new is not None:
+                    z_new = self._project(self.extract_feat(new.inputs))
+                    if self.mixer.mode == 'replace':
+                        z1 = z1.index_copy(0, new.rows, z_new)
                     else:
-                        target = plan.weights if self.cmda_target == 'weights' else \
-                            F.one_hot(plan.rows, num).to(z_new)
+                        target = new.weights if self.cmda_target == 'weights' else \
+                            F.one_hot(new.rows, num).to(z_new)
                         losses['loss_cmda'] = self.augment_loss_weight * soft_info_nce(
                             z_new, z2, target, self.temperature)
-                losses.update({f'cmda_{k}': v for k, v in plan.diagnostics.items()})
+                    losses.update({f'cmda_{k}': v for k, v in new.diagnostics.items()})
 
         if self.mixup is not None:
             mixed, target = self.mixup.mix(view1, torch.eye(num, device=view1.device))

@@ -8,11 +8,10 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
-from cmda_mm.core.mixing import mix
 from cmda_mm.models.captioning import SATDecoder, build_vocab
 
 __all__ = ['CMDACaptioner']
-from .cross_modal_towers import CrossModalTowersMixin
+from .cross_modal_towers import MIN_CMDA_BATCH, CrossModalTowersMixin
 
 
 @MODELS.register_module()
@@ -146,20 +145,22 @@ class CMDACaptioner(CrossModalTowersMixin, BaseModel):
             if teacher is None:
                 raise ValueError('CMDACaptioner with a teacher tower needs `teacher` inputs in training '
                                  '(HashedBagOfWords + PackPairedInputs)')
-            z_s, z_t = self.embed(fmap, teacher)
-            if self.contrastive_loss is not None:
-                losses['loss_contrastive'] = self.contrastive_loss([z_s, z_t])
-            if mixer is not None and self.training:
-                mixer.record(z_s)  # DCA keeps fitting while attenuated (cheap; no empty-bank epochs)
-            if mixer is not None and mixer.fraction > 0 and weight > 0:
-                labels = self._labels(data_samples, inputs.device)
-                plan = mixer(z_t.detach(), z_s.detach(), labels)
-                if plan.rows.numel():
-                    ce_mix, n_mix, reg_mix = self._caption_terms(self.extract_feat(mix(inputs, plan.weights)),
-                                                                 tokens[plan.rows])
+            if len(ce) < MIN_CMDA_BATCH:  # e.g. a last batch of 1: no latent-space step, no mixing
+                if self.contrastive_loss is not None:
+                    losses['loss_contrastive'] = self._idle_towers_loss(inputs.device)
+            else:
+                z_s, z_t = self.embed(fmap, teacher)
+                if self.contrastive_loss is not None:
+                    losses['loss_contrastive'] = self.contrastive_loss([z_s, z_t])
+                # The CMDA step (cmda_mm/core/mixer.py): record (also while attenuated, so DCA keeps fitting),
+                # plan, mix; the new image r is trained to produce the caption of teacher rows[r].
+                new = mixer.augment(inputs, z_t, z_s, labels=self._labels(data_samples, inputs.device),
+                                    active=weight > 0) if mixer is not None else None
+                if new is not None:
+                    ce_mix, n_mix, reg_mix = self._caption_terms(self.extract_feat(new.inputs), tokens[new.rows])
                     if mixer.mode == 'replace':
-                        keep[plan.rows] = False
-                losses.update({f'cmda_{k}': v for k, v in plan.diagnostics.items()})
+                        keep[new.rows] = False
+                    losses.update({f'cmda_{k}': v for k, v in new.diagnostics.items()})
 
         denom_tok = n_tok[keep].sum() + weight * n_mix.sum()
         losses['loss_caption'] = ce[keep].sum() / denom_tok
@@ -167,14 +168,6 @@ class CMDACaptioner(CrossModalTowersMixin, BaseModel):
         denom = keep.sum() + weight * len(reg_mix)
         losses['loss_attention'] = self.attention_reg * (reg[keep].sum() + weight * reg_mix.sum()) / denom
         return losses
-
-    def embed(self, fmap: Tensor, teacher: Tensor) -> Tuple[Tensor, Tensor]:
-        """L2-normalised student and teacher embeddings in the common latent space."""
-        with torch.set_grad_enabled(torch.is_grad_enabled() and self.contrastive_loss is not None):
-            z_s = F.normalize(self.student_projector(fmap), dim=1)
-            t = self.teacher_encoder(teacher)
-            z_t = F.normalize(self.teacher_projector(t), dim=1)
-        return z_s, z_t
 
     @staticmethod
     def _labels(data_samples: List[DataSample], device) -> Optional[Tensor]:

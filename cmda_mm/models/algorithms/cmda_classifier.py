@@ -8,8 +8,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
-from cmda_mm.core.mixing import mix, soft_targets
-from .cross_modal_towers import CrossModalTowersMixin
+from .cross_modal_towers import MIN_CMDA_BATCH, CrossModalTowersMixin
 
 __all__ = ['CMDAClassifier']
 
@@ -33,7 +32,11 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
         teacher_encoder (dict, optional): teacher tower, e.g. ``FeatureMLP``.
         student_projector (dict, optional): neck from the student features to the latent space.
         teacher_projector (dict, optional): neck from the teacher features to the latent space.
-        contrastive_loss (dict): Eq. 7/8 loss; its ``loss_weight`` is λ. Defaults to λ = 0.1.
+        contrastive_loss (dict): Eq. 7/8 loss; its ``loss_weight`` is λ and its ``reduction`` 'mean' (default,
+            batch-size independent) or 'sum' (the paper's literal ``L_g = Σ_i l_i``). Defaults to λ = 0.1.
+        supervised (bool, optional): learn the common space with Eq. 8 (labels) instead of Eq. 7, the same
+            switch as :class:`CMDAAligner` (offline CMDA); None keeps ``contrastive_loss.supervised``
+            (default Eq. 7). Defaults to None.
         data_preprocessor (dict, optional): defaults to ``CMDADataPreprocessor``; its ``cmda`` argument
             switches the mixing on.
     """
@@ -47,6 +50,7 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
                  teacher_projector: Optional[dict] = None,
                  contrastive_loss: dict = dict(type='CrossModalContrastiveLoss', temperature=0.1,
                                                loss_weight=0.1),
+                 supervised: Optional[bool] = None,
                  pretrained: Optional[str] = None,
                  train_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
@@ -54,7 +58,7 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
         data_preprocessor = dict(data_preprocessor or {})
         data_preprocessor.setdefault('type', 'CMDADataPreprocessor')
         super().__init__(backbone, neck, head, pretrained, train_cfg, data_preprocessor, init_cfg)
-        self._build_towers(teacher_encoder, student_projector, teacher_projector, contrastive_loss)
+        self._build_towers(teacher_encoder, student_projector, teacher_projector, contrastive_loss, supervised)
 
     def forward(self, inputs: Tensor, data_samples: Optional[List[DataSample]] = None,
                 mode: str = 'tensor', teacher: Optional[Tensor] = None):
@@ -62,14 +66,6 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
         if mode == 'loss':
             return self.loss(inputs, data_samples, teacher)
         return super().forward(inputs, data_samples, mode)
-
-    def embed(self, feats, teacher: Optional[Tensor] = None):
-        """L2-normalised student (and teacher) embeddings in the common latent space."""
-        z_s = F.normalize(self.student_projector(feats), dim=1)
-        if teacher is None:
-            return z_s
-        z_t = F.normalize(self.teacher_projector(self.teacher_encoder(teacher)), dim=1)
-        return z_s, z_t
 
     def loss(self, inputs: Tensor, data_samples: List[DataSample],
              teacher: Optional[Tensor] = None) -> Dict[str, Tensor]:
@@ -90,27 +86,27 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
                                  '(pack them with PackPairedInputs)')
             return self.head.loss(feats, data_samples)
 
+        scores = self.head(feats)
+        targets = self._targets(data_samples, scores)
+        if inputs.shape[0] < MIN_CMDA_BATCH:  # e.g. a last batch of 1: the task loss only, as Base
+            return dict(loss_contrastive=self._idle_towers_loss(inputs.device),
+                        loss_cls=self.head.loss_module(scores, targets, avg_factor=scores.size(0)))
+
         labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
         z_s, z_t = self.embed(feats, teacher)
         losses = dict(loss_contrastive=self.contrastive_loss([z_s, z_t], labels))
-        scores = self.head(feats)
-        targets = self._targets(data_samples, scores)
 
-        mixer = self.mixer
-        if mixer is not None and mixer.fraction > 0:
-            if self.training:
-                mixer.record(z_s)
-            plan = mixer(z_t.detach(), z_s.detach(), labels)
-            if plan.rows.numel():
-                new_scores = self.head(self.extract_feat(mix(inputs, plan.weights)))
-                new_targets = soft_targets(plan.weights, targets)
-                if mixer.mode == 'replace':
-                    keep = torch.ones(len(scores), dtype=torch.bool, device=scores.device)
-                    keep[plan.rows] = False
-                    scores, targets = scores[keep], targets[keep]
-                scores = torch.cat([scores, new_scores])
-                targets = torch.cat([targets, new_targets])
-            losses.update({f'cmda_{k}': v for k, v in plan.diagnostics.items()})
+        # The CMDA step (cmda_mm/core/mixer.py): record, plan, mix the raw inputs, soft targets W @ Y.
+        new = self.mixer.augment(inputs, z_t, z_s, targets, labels) if self.mixer is not None else None
+        if new is not None:
+            new_scores = self.head(self.extract_feat(new.inputs))
+            if self.mixer.mode == 'replace':
+                keep = torch.ones(len(scores), dtype=torch.bool, device=scores.device)
+                keep[new.rows] = False
+                scores, targets = scores[keep], targets[keep]
+            scores = torch.cat([scores, new_scores])
+            targets = torch.cat([targets, new.targets])
+            losses.update({f'cmda_{k}': v for k, v in new.diagnostics.items()})
         losses['loss_cls'] = self.head.loss_module(scores, targets, avg_factor=scores.size(0))
         return losses
 

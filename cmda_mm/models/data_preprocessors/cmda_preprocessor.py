@@ -19,9 +19,11 @@ class CMDADataPreprocessor(ClsDataPreprocessor):
     ``mean``/``std``; student feature vectors (N×D) pass through as float. Labels become one-hot scores, so
     Mixup (``batch_augments``) and CMDA both train with soft targets.
 
-    CMDA cannot mix here: its weights need the embeddings of the model's forward pass. The preprocessor owns
-    the settings and state (``self.cmda``, a :class:`~cmda_mm.core.CrossModalMixer`) the way
-    ``ClsDataPreprocessor`` owns ``batch_augments``, and the algorithm asks it for the weights.
+    CMDA cannot mix here: its weights need the embeddings of the model's forward pass. The preprocessor is
+    where CMDA is configured and it builds and holds the settings and state (``self.cmda``, a
+    :class:`~cmda_mm.core.CrossModalMixer`) the way ``ClsDataPreprocessor`` holds ``batch_augments``; each
+    algorithm runs the step with ``self.mixer.augment(inputs, z_teacher, z_student, targets)`` after its forward
+    pass. The whole step (record → plan → mix → soft targets) reads in ``cmda_mm/core/mixer.py``.
 
     Args:
         cmda (dict, optional): :class:`CrossModalMixer` arguments (normalization, temperature, top_k,

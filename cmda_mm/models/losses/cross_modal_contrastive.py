@@ -50,7 +50,7 @@ def _check_temperature(temperature: float) -> float:
     return value
 
 
-def _stack_embeddings(embeddings: Union[Sequence[Tensor], Tensor]) -> Tensor:
+def _stack_embeddings(embeddings: Union[Sequence[Tensor], Tensor], check_finite: bool = True) -> Tensor:
     """Validate the embeddings of K modalities and stack them into one ``(K, m, D)`` tensor.
 
     Args:
@@ -96,7 +96,7 @@ def _stack_embeddings(embeddings: Union[Sequence[Tensor], Tensor]) -> Tensor:
                          f'samples l != i), got m={num_samples}')
     if not z.is_floating_point():
         raise ValueError(f'embeddings must be floating point, got {z.dtype}')
-    if not bool(torch.isfinite(z).all()):
+    if check_finite and not bool(torch.isfinite(z).all()):  # reads the values: a host sync on a GPU
         raise ValueError('embeddings contain NaN or Inf values')
     if z.dtype in (torch.float16, torch.bfloat16):
         z = z.float()
@@ -254,6 +254,11 @@ class CrossModalContrastiveLoss(nn.Module):
         loss_weight (float): multiplier of the loss (the paper's ``lambda``). Defaults to 1.0.
         normalize (bool): L2-normalise the embeddings first, so that ``sim`` is the cosine.
             Defaults to True.
+        debug (bool): also check on every call that the embeddings are finite. That check reads the values
+            (a device-to-host sync every training step on a GPU), so it is off by default: shapes are always
+            checked, values at the data boundary (datasets check features at load). The pure functions
+            :func:`cross_modal_contrastive_loss` / :func:`supervised_cross_modal_contrastive_loss` always
+            check. Defaults to False.
     """
 
     def __init__(self,
@@ -262,7 +267,8 @@ class CrossModalContrastiveLoss(nn.Module):
                  include_positive: bool = False,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
-                 normalize: bool = True) -> None:
+                 normalize: bool = True,
+                 debug: bool = False) -> None:
         super().__init__()
         if reduction not in _REDUCTIONS:
             raise ValueError(f'reduction must be one of {_REDUCTIONS}, got {reduction!r}')
@@ -272,6 +278,7 @@ class CrossModalContrastiveLoss(nn.Module):
         self.reduction = reduction
         self.loss_weight = float(loss_weight)
         self.normalize = bool(normalize)
+        self.debug = bool(debug)
 
     def forward(self,
                 embeddings: Union[Sequence[Tensor], Tensor],
@@ -287,7 +294,7 @@ class CrossModalContrastiveLoss(nn.Module):
         Returns:
             Tensor: the weighted loss, a scalar (or ``(m,)`` with ``reduction='none'``).
         """
-        z = _stack_embeddings(embeddings)
+        z = _stack_embeddings(embeddings, check_finite=self.debug)
         if self.normalize:
             z = F.normalize(z, p=2, dim=-1)
         if self.supervised:

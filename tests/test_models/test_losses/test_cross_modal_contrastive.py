@@ -209,7 +209,7 @@ def test_half_precision_is_upcast():
 ])
 def test_bad_embeddings_raise(embeddings, match):
     with pytest.raises(ValueError, match=match):
-        CrossModalContrastiveLoss()(embeddings)
+        CrossModalContrastiveLoss(debug=True)(embeddings)
     with pytest.raises(ValueError, match=match):
         cross_modal_contrastive_loss(embeddings, 0.1)
 
@@ -242,3 +242,22 @@ def test_bad_temperature_raises(temperature):
 def test_bad_reduction_raises():
     with pytest.raises(ValueError, match='reduction'):
         CrossModalContrastiveLoss(reduction='avg')
+
+
+@pytest.mark.parametrize('supervised', [False, True])
+def test_module_reads_no_tensor_value_outside_debug(monkeypatch, supervised):
+    """The training-step loss makes no device-to-host sync (value checks only with debug=True)."""
+    z = [torch.randn(6, 4), torch.randn(6, 4)]
+    labels = torch.tensor([0, 1, 0, 1, 2, 2])
+
+    def read(*args, **kwargs):
+        raise AssertionError('host read of a tensor value')
+
+    loss_fn = CrossModalContrastiveLoss(supervised=supervised)
+    with monkeypatch.context() as m:
+        for name in ('__bool__', '__int__', '__float__', 'item', 'tolist'):
+            m.setattr(torch.Tensor, name, read)
+        loss = loss_fn(z, labels)
+        with pytest.raises(AssertionError, match='host read'):
+            CrossModalContrastiveLoss(supervised=supervised, debug=True)(z, labels)
+    assert torch.isfinite(loss)
