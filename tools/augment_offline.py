@@ -29,20 +29,23 @@ import math
 import os
 import os.path as osp
 import shutil
+import sys
 import time
 
-import cv2
-import numpy as np
-import torch
-from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.logging import print_log
-from mmengine.runner import Runner
-from mmengine.utils import ProgressBar
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's cmda_mm, not an installed one
 
-import cmda_mm  # noqa: F401  registers the plugin
-from cmda_mm.utils import register_checkpoint_safe_globals, set_data_root
-from cmda_mm.utils.offline import (Plan, build_model, embed_dataset, embed_loader_cfg, fit_dca, generate_rows,
-                                   make_plan)
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+from mmengine.utils import ProgressBar  # noqa: E402
+
+import cmda_mm  # noqa: E402,F401  registers the plugin
+from cmda_mm.utils import register_checkpoint_safe_globals, set_data_root  # noqa: E402
+from cmda_mm.utils.offline import (  # noqa: E402
+    Plan, build_model, embed_dataset, embed_loader_cfg, fit_dca, generate_rows, make_plan)
 
 MANIFEST, ALIGNER, STATE = 'manifest.json', 'aligner.pth', 'embeddings.pth'
 DEFAULTS = dict(num=None, multiple=1.0, teacher_classes=None, pool='batch', pool_size=128, normalization='ratio',

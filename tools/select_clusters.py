@@ -9,11 +9,14 @@ with the student tower of a CMDAAligner or CMDAClassifier, test pipeline, no shu
 import argparse
 import os
 import os.path as osp
+import sys
 from typing import Dict, Optional
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's cmda_mm, not an installed one
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 
 def parse_args(argv=None):

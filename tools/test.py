@@ -5,15 +5,18 @@ The checkpoint loads under torch's ``weights_only=True`` default (exact safe-glo
 import argparse
 import os
 import os.path as osp
+import sys
 import warnings
 
-import mmengine
-from mmengine.config import Config, DictAction
-from mmengine.dist import is_main_process
-from mmengine.evaluator import DumpResults
-from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's cmda_mm, not an installed one
+
+import mmengine  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.dist import is_main_process  # noqa: E402
+from mmengine.evaluator import DumpResults  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
 
 import cmda_mm  # noqa: F401,E402  registers the plugin
 from cmda_mm.utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402

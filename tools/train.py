@@ -6,14 +6,17 @@ Works on CPU-only machines: ``--launcher pytorch`` uses gloo DDP, ``--amp`` uses
 import argparse
 import os
 import os.path as osp
+import sys
 import warnings
 from copy import deepcopy
 
-import torch
-from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's cmda_mm, not an installed one
+
+import torch  # noqa: E402
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
 
 import cmda_mm  # noqa: F401,E402  registers the plugin (``custom_imports`` is ignored for dict configs)
 from cmda_mm.utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402

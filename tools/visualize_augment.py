@@ -16,10 +16,13 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 import textwrap
 
-import numpy as np
-import torch
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's cmda_mm, not an installed one
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 
 def parse_args(argv=None):
