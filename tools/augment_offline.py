@@ -44,6 +44,7 @@ from mmengine.utils import ProgressBar  # noqa: E402
 
 import cmda_mm  # noqa: E402,F401  registers the plugin
 from cmda_mm.utils import register_checkpoint_safe_globals, set_data_root  # noqa: E402
+from cmda_mm.utils.checkpoint import load_checkpoint_strict  # noqa: E402
 from cmda_mm.utils.offline import (  # noqa: E402
     Plan, build_model, embed_dataset, embed_loader_cfg, fit_dca, generate_rows, make_plan)
 
@@ -150,7 +151,8 @@ def prepare_state(cfg: Config, ckpt: str, out: str, device: str):
     augment = cfg.augment
     loader_cfg = embed_loader_cfg(cfg)
     loader_cfg.batch_size = augment.batch_size
-    model = build_model(cfg, ckpt, device)
+    model = build_model(cfg, None, device)
+    load_checkpoint_strict(model, ckpt)  # another model's weights are an error, not a silent partial load
     loader = Runner.build_dataloader(loader_cfg)
     data = embed_dataset(model, loader)
     classes = loader.dataset.metainfo.get('classes')

@@ -58,11 +58,14 @@ def load_embeddings(args) -> torch.Tensor:
     from mmengine.config import Config
     import cmda_mm  # noqa: F401
     from cmda_mm.utils import set_data_root
+    from cmda_mm.utils.checkpoint import load_checkpoint_strict
     from cmda_mm.utils.offline import build_model, embed_dataset, embed_loader_cfg
     cfg = Config.fromfile(args.config)
     if args.data_root:
         set_data_root(cfg, args.data_root)
-    data = embed_dataset(build_model(cfg, args.checkpoint), embed_loader_cfg(cfg))
+    model = build_model(cfg)
+    load_checkpoint_strict(model, args.checkpoint)  # another model's weights are an error
+    data = embed_dataset(model, embed_loader_cfg(cfg))
     return data.z_student.double()
 
 

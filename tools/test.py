@@ -19,7 +19,8 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import cmda_mm  # noqa: F401,E402  registers the plugin
-from cmda_mm.utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402
+from cmda_mm.utils.checkpoint import (load_state_dict_strict, read_checkpoint,  # noqa: E402
+                                     register_checkpoint_safe_globals)
 from cmda_mm.utils.config import set_data_root  # noqa: E402
 from cmda_mm.utils.dist import setup_cpu_distributed  # noqa: E402
 
@@ -53,7 +54,7 @@ def merge_args(cfg, args):
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint
+    cfg.load_from = None  # loaded strictly by main(): MMEngine's non-strict load accepts another model's weights
     cfg.resume = False
     loader = cfg.get('test_dataloader', None)
     if loader is not None:
@@ -68,6 +69,17 @@ def merge_args(cfg, args):
     return cfg
 
 
+def load_strictly(runner, filename: str) -> None:
+    """What ``Runner.load_checkpoint`` does (``after_load_checkpoint`` hooks, e.g. EMA), but strict: the
+    checkpoint of another model is an error naming it and the first mismatching keys, not chance accuracy."""
+    from mmengine.model import is_model_wrapper
+    checkpoint = read_checkpoint(filename)
+    runner.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+    load_state_dict_strict(runner.model.module if is_model_wrapper(runner.model) else runner.model, checkpoint,
+                           filename)
+    print_log(f'Load checkpoint from {filename} (every key matched)', 'current')
+
+
 def main(argv=None):
     args = parse_args(argv)
     register_checkpoint_safe_globals()
@@ -75,6 +87,7 @@ def main(argv=None):
     setup_cpu_distributed(cfg)
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    load_strictly(runner, args.checkpoint)
     if args.out and args.out_item in ('pred', None):
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     metrics = runner.test()

@@ -93,8 +93,11 @@ def from_ann(args, cfg):
 
 def from_checkpoint(args, cfg):
     """Make new samples for the chosen teachers with a trained model (core weights, one random pool)."""
+    from cmda_mm.utils.checkpoint import load_checkpoint_strict
     from cmda_mm.utils.offline import build_model, embed_dataset, embed_loader_cfg, fit_dca, generate_rows, make_plan
-    data = embed_dataset(build_model(cfg, args.checkpoint), embed_loader_cfg(cfg))
+    model = build_model(cfg)
+    load_checkpoint_strict(model, args.checkpoint)  # another model's weights are an error
+    data = embed_dataset(model, embed_loader_cfg(cfg))
     n = len(data.z_student)
     teachers = args.rows if args.rows else np.random.default_rng(args.seed).choice(n, min(args.num, n), False)
     augment = cfg.get('augment') or {}
