@@ -1,6 +1,9 @@
-"""Test (and evaluate) a checkpoint with MMPretrain + the cmda_mm plugin.
+"""Test (and evaluate) a checkpoint with MMPretrain + the cmda_mm plugin (MMPretrain's ``tools/test.py`` flags).
 
-The checkpoint loads under torch's ``weights_only=True`` default (exact safe-globals list, no global opt-out).
+The checkpoint loads strictly (another model's checkpoint is an error naming it and the first mismatching
+keys) under torch's ``weights_only=True`` default (exact safe-globals list, no global opt-out). ``--amp`` tests
+under autocast (bf16 on CPU); ``--show-dir DIR`` writes each test image with its prediction (image students
+of paired models are drawn; feature students have no image to draw).
 """
 import argparse
 import os
@@ -17,6 +20,8 @@ from mmengine.evaluator import DumpResults  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+from mmpretrain.engine.hooks import VisualizationHook  # noqa: E402
+from mmpretrain.registry import HOOKS  # noqa: E402
 
 import cmda_mm  # noqa: F401,E402  registers the plugin
 from cmda_mm.utils.checkpoint import (load_state_dict_strict, read_checkpoint,  # noqa: E402
@@ -33,6 +38,11 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='dump predictions (a .pkl file) or metrics (--out-item metrics)')
     parser.add_argument('--out-item', choices=['metrics', 'pred'],
                         help='what --out holds; defaults to the predictions')
+    parser.add_argument('--show-dir', help='directory where the visualization images will be saved')
+    parser.add_argument('--show', action='store_true', help='display the prediction results in a window')
+    parser.add_argument('--interval', type=int, default=1, help='visualize every INTERVAL samples')
+    parser.add_argument('--wait-time', type=float, default=2, help='display time of every window (seconds)')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision test (bf16 on CPU)')
     parser.add_argument('--no-pin-memory', action='store_true', help='disable pin_memory in the dataloader')
     parser.add_argument('--data-root', help='dataset root for every dataloader (default: the config\'s '
                         'data/<name>)')
@@ -62,11 +72,37 @@ def merge_args(cfg, args):
         loader.setdefault('collate_fn', dict(type='default_collate'))
         if args.no_pin_memory:
             loader.pin_memory = False
+    if args.amp:
+        cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
+    if args.show or args.show_dir is not None:
+        hooks = cfg.setdefault('default_hooks', {})
+        vis = dict(hooks.get('visualization') or dict(type='VisualizationHook'))
+        if vis.get('type') in ('VisualizationHook', 'mmpretrain.VisualizationHook'):
+            vis['type'] = 'StudentVisualizationHook'
+        vis.update(enable=True, show=args.show, wait_time=args.wait_time, out_dir=args.show_dir,
+                   interval=args.interval)
+        hooks['visualization'] = vis
     if args.data_root is not None:
         set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg
+
+
+class StudentVisualizationHook(VisualizationHook):
+    """MMPretrain's VisualizationHook, drawing the student images when a batch packs (student, teacher)."""
+
+    def _draw_samples(self, batch_idx, data_batch, data_samples, step=0):
+        inputs = data_batch['inputs']
+        if isinstance(inputs, dict):
+            inputs = inputs.get('student')
+            if inputs is None or any(x.dim() != 3 for x in inputs):
+                return  # feature students: nothing to draw
+            data_batch = dict(data_batch, inputs=inputs)
+        super()._draw_samples(batch_idx, data_batch, data_samples, step)
+
+
+HOOKS.register_module(name='StudentVisualizationHook', module=StudentVisualizationHook, force=True)
 
 
 def load_strictly(runner, filename: str) -> None:

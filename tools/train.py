@@ -1,6 +1,10 @@
 """Train a model with MMPretrain + the cmda_mm plugin (same flags as MMPretrain's ``tools/train.py``).
 
-After training, the test loop runs once when the config has one (skip it with ``--no-test``).
+After training, the test loop runs once when the config has one and prints ``Final test metrics: ...``;
+``--no-test`` skips it. MMPretrain's ``tools/train.py`` never tests; we keep the test on by default because
+``make demo``, the benchmarks (``benchmarks/_quality_stats.py``, ``caption_seeds.py``) and the README read that
+line. ``--resume`` refuses an empty or unreadable checkpoint, or one of another model (MMEngine would load it
+non-strictly and carry on).
 Works on CPU-only machines: ``--launcher pytorch`` uses gloo DDP, ``--amp`` uses bfloat16 autocast.
 """
 import argparse
