@@ -175,5 +175,5 @@ def test_truncated_or_foreign_feature_files(wiki):
     with pytest.raises(ValueError, match=r'raw_features.mat is not a readable .mat file'):
         WikipediaDataset(str(wiki), student='sift', teacher='tfidf')  # T_tfidf_tr is cut
     (wiki / MINILM).write_text('not numpy\n')
-    with pytest.raises(ValueError, match=r'wikipedia_minilm_l6_v2_text_fp16.npy is not a readable .npy matrix'):
+    with pytest.raises(ValueError, match=r'wikipedia_minilm_l6_v2_text_fp16.npy is not a .npy file'):
         WikipediaDataset(str(wiki), student='minilm', teacher='minilm')

@@ -35,6 +35,11 @@ def read_npy(path: str, mmap_mode: Optional[str] = 'r') -> np.ndarray:
         raise FileNotFoundError(f'Feature file not found: {path}')
     if osp.getsize(path) == 0:
         raise ValueError(f'Feature file {path} is empty (0 bytes).')
+    with open(path, 'rb') as f:
+        magic = f.read(6)
+    if magic != b'\x93NUMPY':
+        raise ValueError(f'Feature file {path} is not a .npy file (no NumPy header: a text or other file with '
+                         'a .npy name?); write it with np.save.')
     try:
         array = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
