@@ -198,8 +198,8 @@ def test_feature_file_that_is_not_a_npy_matrix(root):
     np.save(root / 'full.npy', good)
     (root / 'truncated.npy').write_bytes((root / 'full.npy').read_bytes()[:700])
     (root / 'empty.npy').write_bytes(b'')
-    for name, pattern in (('text.npy', 'is not a .npy file \(no NumPy header'), ('truncated.npy', 'not a readable .npy'),
-                          ('empty.npy', r'is empty \(0 bytes\)')):
+    for name, pattern in (('text.npy', r'is not a .npy file \(no NumPy header'),
+                          ('truncated.npy', 'not a readable .npy'), ('empty.npy', r'is empty \(0 bytes\)')):
         with pytest.raises(ValueError, match=rf'{name}.*{pattern}'):
             PairedDataset(ann_file=write_ann(root, [dict(student_index=0, gt_label=0)]), data_root=str(root),
                           student_features=name, serialize_data=False)
