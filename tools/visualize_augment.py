@@ -16,10 +16,13 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 import textwrap
 
-import numpy as np
-import torch
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's cmda_mm, not an installed one
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -93,7 +96,10 @@ def from_checkpoint(args, cfg):
     from cmda_mm.apis.offline import build_model, embed_dataset, embed_loader_cfg
     from cmda_mm.core.dca import fit_dca
     from cmda_mm.core.offline import generate_rows, make_plan
-    data = embed_dataset(build_model(cfg, args.checkpoint), embed_loader_cfg(cfg))
+    from cmda_mm.utils.checkpoint import load_checkpoint_strict
+    model = build_model(cfg)
+    load_checkpoint_strict(model, args.checkpoint)  # another model's weights are an error
+    data = embed_dataset(model, embed_loader_cfg(cfg))
     n = len(data.z_student)
     teachers = args.rows if args.rows else np.random.default_rng(args.seed).choice(n, min(args.num, n), False)
     augment = cfg.get('augment') or {}

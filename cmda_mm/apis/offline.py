@@ -11,11 +11,11 @@ from typing import Optional
 import torch
 from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner, load_checkpoint
+from mmengine.runner import Runner
 from mmengine.utils import ProgressBar
 
 from cmda_mm.core.offline import EmbeddedSet
-from cmda_mm.utils.checkpoint import register_checkpoint_safe_globals
+from cmda_mm.utils.checkpoint import load_checkpoint_strict
 
 __all__ = ['embed_loader_cfg', 'build_model', 'embed_dataset']
 
@@ -45,9 +45,8 @@ def build_model(cfg, checkpoint: Optional[str] = None, device: str = 'cpu') -> t
     from mmpretrain.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = MODELS.build(cfg.model)
-    if checkpoint is not None:
-        register_checkpoint_safe_globals()
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=False, logger='current')
+    if checkpoint is not None:  # strictly: another model's weights are an error naming the first bad keys
+        load_checkpoint_strict(model, checkpoint, map_location='cpu')
     for name in ('extract_feat', 'embed'):
         if not hasattr(model, name):
             raise TypeError(f'{type(model).__name__} has no `{name}`: use a CMDAAligner or a CMDAClassifier '

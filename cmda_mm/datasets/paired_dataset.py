@@ -23,7 +23,11 @@ teacher::
   indices and their weights); it is kept in the data info, not packed.
 
 Everything that can be checked is checked at load time, and errors name the
-annotation file and the sample index.
+annotation file and the sample index: invalid JSON, an empty ``data_list``,
+a sample without ``gt_label`` among labelled ones, a label outside the
+classes (``metainfo.classes``, or ``num_classes`` when the json has none), a
+missing or empty (0-byte) image, a feature file that is not a ``.npy``
+matrix, is truncated or holds NaN / Inf (the first bad row is named).
 """
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
@@ -57,7 +61,10 @@ class PairedDataset(BaseDataset):
         teacher_features (str, optional): ``.npy`` matrix indexed by
             ``teacher_index``, relative to ``data_root``. Defaults to None.
         check_files (bool): Check at load time that every listed image
-            exists; disable for huge datasets. Defaults to True.
+            exists and is not empty; disable for huge datasets.
+            Defaults to True.
+        num_classes (int, optional): Number of classes, to check labels
+            against when the json has no ``classes``. Defaults to None.
         extra_keys (Sequence[str]): Additional sample keys to accept and
             pass through as meta information. Defaults to ().
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
@@ -73,10 +80,15 @@ class PairedDataset(BaseDataset):
                  teacher_features: Optional[str] = None,
                  check_files: bool = True,
                  extra_keys: Sequence[str] = (),
+                 num_classes: Optional[int] = None,
                  **kwargs):
         self.student_features = self._resolve(data_root, student_features)
         self.teacher_features = self._resolve(data_root, teacher_features)
         self.check_files = check_files
+        if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
+                                        or num_classes < 1):
+            raise ValueError(f'num_classes must be an int >= 1, got {num_classes!r}.')
+        self.num_classes = num_classes
         self.extra_keys = tuple(extra_keys)
         super().__init__(
             ann_file=ann_file,
@@ -111,11 +123,21 @@ class PairedDataset(BaseDataset):
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(
                 f'Annotation file not found: {self.ann_file}')
-        annotations = mmengine.load(self.ann_file)
+        if osp.getsize(self.ann_file) == 0:
+            raise ValueError(f'Annotation file {self.ann_file} is empty '
+                             '(0 bytes).')
+        try:
+            annotations = mmengine.load(self.ann_file, file_format='json')
+        except ValueError as err:  # json.JSONDecodeError, UnicodeDecodeError
+            raise ValueError(f'Annotation file {self.ann_file} is not valid '
+                             f'JSON: {err}') from None
         if not isinstance(annotations, dict) or not isinstance(
                 annotations.get('data_list'), list):
             raise ValueError(f'{self.ann_file}: expected a dict with a '
                              "'data_list' list (OpenMMLab 2.0 format).")
+        if not annotations['data_list']:
+            raise ValueError(f'{self.ann_file}: data_list is empty (no '
+                             'samples); a dataset needs at least one.')
         for key, value in annotations.get('metainfo', {}).items():
             self._metainfo.setdefault(key, value)
         if 'categories' in self._metainfo and 'classes' not in self._metainfo:
@@ -135,7 +157,19 @@ class PairedDataset(BaseDataset):
             self._where = f'{self.ann_file}: sample {index}'
             data_list.append(self.parse_data_info(raw))
         del self._rows, self._where
+        self._check_labels_everywhere(data_list)
         return data_list
+
+    def _check_labels_everywhere(self, data_list: List[dict]) -> None:
+        """Labels on every sample or on none (unlabelled data, e.g. for an
+        aligner); one sample without a label would only fail in the loss."""
+        labelled = ['gt_label' in s or 'gt_score' in s for s in data_list]
+        if any(labelled) and not all(labelled):
+            first = labelled.index(False)
+            raise ValueError(
+                f'{self.ann_file}: sample {first} has no gt_label (nor '
+                f'gt_score) but sample {labelled.index(True)} has one; '
+                'label every sample, or none (unlabelled data).')
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
         """Resolve paths, attach feature files and validate one sample.
@@ -167,6 +201,10 @@ class PairedDataset(BaseDataset):
             if self.check_files and not osp.isfile(info['img_path']):
                 raise FileNotFoundError(
                     f"{where}: image file {info['img_path']} does not exist.")
+            if self.check_files and osp.getsize(info['img_path']) == 0:
+                raise ValueError(
+                    f"{where}: image file {info['img_path']} is empty "
+                    '(0 bytes).')
         for role in ('student', 'teacher'):
             key = f'{role}_index'
             if key not in info:
@@ -192,10 +230,12 @@ class PairedDataset(BaseDataset):
             if isinstance(label, bool) or not isinstance(label, int):
                 raise TypeError(f'{where}: gt_label must be an int, got '
                                 f'{label!r}.')
-            upper = len(classes) if classes is not None else None
+            upper = len(classes) if classes is not None else self.num_classes
             if label < 0 or (upper is not None and label >= upper):
+                source = 'classes' if classes is not None else 'num_classes'
                 raise ValueError(
-                    f'{where}: gt_label={label} is outside [0, {upper}).')
+                    f'{where}: gt_label={label} is outside [0, {upper}) '
+                    f'({upper} {source}).')
         if 'gt_score' in info:
             info['gt_score'] = self._check_score(info['gt_score'], where)
         return info
@@ -208,9 +248,10 @@ class PairedDataset(BaseDataset):
             raise TypeError(f'{where}: gt_score must be a list of numbers, '
                             f'got {score!r}.') from None
         classes = self.CLASSES
-        if array.ndim != 1 or (classes is not None
-                               and len(array) != len(classes)):
-            expected = len(classes) if classes is not None else 'C'
+        n_classes = len(classes) if classes is not None else self.num_classes
+        if array.ndim != 1 or (n_classes is not None
+                               and len(array) != n_classes):
+            expected = n_classes if n_classes is not None else 'C'
             raise ValueError(f'{where}: gt_score must hold {expected} '
                              f'numbers (one per class), got shape '
                              f'{array.shape}.')

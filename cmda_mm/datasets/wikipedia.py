@@ -23,6 +23,8 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
+from .transforms.loading import check_finite, read_npy
+
 __all__ = ['WikipediaDataset']
 
 LIST_FILES = {'train': 'trainset_txt_img_cat.list',
@@ -165,7 +167,7 @@ class WikipediaDataset(BaseDataset):
             if not osp.isfile(path):
                 raise FileNotFoundError(f'MiniLM feature file not found: '
                                         f'{path}')
-            matrix = np.load(path, mmap_mode='r')
+            matrix = read_npy(path)
             total = counts['train'] + counts['test']
             if matrix.ndim != 2 or matrix.shape[0] != total:
                 raise ValueError(
@@ -173,7 +175,9 @@ class WikipediaDataset(BaseDataset):
                     f"{counts['train']} train + {counts['test']} test = "
                     f'{total} list lines.')
             start = 0 if split == 'train' else counts['train']
-            return np.asarray(matrix[start:start + count], dtype=np.float32)
+            rows = np.asarray(matrix[start:start + count], dtype=np.float32)
+            check_finite(rows, path, row_offset=start)
+            return rows
         path = osp.join(self.data_root, MAT_FILE)
         if not osp.isfile(path):
             raise FileNotFoundError(f'Wikipedia feature file not found: '
@@ -181,7 +185,12 @@ class WikipediaDataset(BaseDataset):
         var = f"{MAT_FEATURES[name]}_{'tr' if split == 'train' else 'te'}"
         from scipy.io import loadmat
         from scipy.sparse import issparse
-        mat = loadmat(path, variable_names=[var])
+        try:
+            mat = loadmat(path, variable_names=[var])
+        except Exception as err:  # scipy raises ValueError, OSError, TypeError, MatReadError...
+            raise ValueError(f'{path} is not a readable .mat file (truncated '
+                             f'or corrupt?): {type(err).__name__}: {err}'
+                             ) from None
         if var not in mat:
             raise KeyError(f'{path}: variable {var!r} ({name}) not found.')
         matrix = mat[var].toarray() if issparse(mat[var]) else mat[var]
@@ -189,7 +198,9 @@ class WikipediaDataset(BaseDataset):
             raise ValueError(
                 f'{path}: {var} ({name}) has {matrix.shape[0]} rows but '
                 f'{LIST_FILES[split]} has {count} lines.')
-        return np.asarray(matrix, dtype=np.float32)
+        matrix = np.asarray(matrix, dtype=np.float32)
+        check_finite(matrix, f'{path} ({var})')
+        return matrix
 
     def _val_mask(self, labels: np.ndarray) -> np.ndarray:
         """Stratified, seeded val mask over the official train list."""

@@ -141,3 +141,65 @@ def test_serialized_and_lazy(root):
     assert len(ds) == 3
     assert ds.get_data_info(1)['student_index'] == 5
     assert 'Student features' in repr(ds)
+
+
+# ---- bad inputs: every error names the file and the sample or row (issue 13) --------------------------
+def test_empty_data_list_and_invalid_json(root):
+    with pytest.raises(ValueError, match=r'ann.json: data_list is empty'):  # was AttributeError: _where
+        build(root, [])
+    (root / 'bad.json').write_text('{"data_list": [{"img_path": "a.png",}]}')
+    with pytest.raises(ValueError, match=r'bad.json is not valid JSON: .*line 1'):
+        PairedDataset(ann_file='bad.json', data_root=str(root), serialize_data=False)
+    (root / 'zero.json').write_text('')
+    with pytest.raises(ValueError, match=r'zero.json is empty'):
+        PairedDataset(ann_file='zero.json', data_root=str(root), serialize_data=False)
+
+
+def test_labels_on_every_sample_or_none(root):
+    with pytest.raises(ValueError, match=r'ann.json: sample 1 has no gt_label .* sample 0 has one'):
+        build(root, [dict(img_path='a.png', gt_label=0), dict(img_path='b.png')])
+    assert len(build(root, [dict(img_path='a.png'), dict(img_path='b.png')])) == 2  # unlabelled: fine
+    scored = build(root, [dict(img_path='a.png', gt_label=0), dict(img_path='b.png', gt_score=[0, 1, 0])])
+    assert len(scored) == 2
+
+
+def test_label_checked_against_num_classes_without_classes(root):
+    with open(root / 'noclasses.json', 'w') as f:
+        json.dump(dict(data_list=[dict(img_path='a.png', gt_label=0), dict(img_path='b.png', gt_label=3)]), f)
+    kwargs = dict(ann_file='noclasses.json', data_root=str(root), data_prefix=dict(img_path='images'),
+                  serialize_data=False)
+    with pytest.raises(ValueError, match=r'noclasses.json: sample 1: gt_label=3 is outside \[0, 3\) '
+                       r'\(3 num_classes\)'):
+        PairedDataset(num_classes=3, **kwargs)
+    assert len(PairedDataset(num_classes=4, **kwargs)) == 2
+    with pytest.raises(ValueError, match='num_classes must be an int'):
+        PairedDataset(num_classes=0, **kwargs)
+
+
+def test_zero_byte_image(root):
+    (root / 'images' / 'empty.png').write_bytes(b'')
+    with pytest.raises(ValueError, match=r'sample 1: image file .*empty.png is empty \(0 bytes\)'):
+        build(root, [dict(img_path='a.png', gt_label=0), dict(img_path='empty.png', gt_label=1)])
+
+
+@pytest.mark.parametrize('bad', [np.nan, np.inf, -np.inf])
+def test_non_finite_features_name_the_file_and_row(root, bad):
+    matrix = np.arange(40, dtype=np.float32).reshape(8, 5)
+    matrix[6, 2] = bad
+    np.save(root / 'nan.npy', matrix)
+    with pytest.raises(ValueError, match=rf'nan.npy: row 6 holds {bad} \(column 2\)'):
+        PairedDataset(ann_file=write_ann(root, [dict(student_index=0, gt_label=0)]), data_root=str(root),
+                      student_features='nan.npy', serialize_data=False)
+
+
+def test_feature_file_that_is_not_a_npy_matrix(root):
+    (root / 'text.npy').write_text('0.1 0.2 0.3\n0.4 0.5 0.6\n')
+    good = np.arange(400, dtype=np.float32).reshape(80, 5)
+    np.save(root / 'full.npy', good)
+    (root / 'truncated.npy').write_bytes((root / 'full.npy').read_bytes()[:700])
+    (root / 'empty.npy').write_bytes(b'')
+    for name, pattern in (('text.npy', r'is not a .npy file \(no NumPy header'),
+                          ('truncated.npy', 'not a readable .npy'), ('empty.npy', r'is empty \(0 bytes\)')):
+        with pytest.raises(ValueError, match=rf'{name}.*{pattern}'):
+            PairedDataset(ann_file=write_ann(root, [dict(student_index=0, gt_label=0)]), data_root=str(root),
+                          student_features=name, serialize_data=False)

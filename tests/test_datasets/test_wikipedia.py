@@ -152,3 +152,28 @@ def test_unknown_names(wiki):
     (wiki / 'categories.list').write_text('a\nb\n')
     with pytest.raises(ValueError, match='categories.list: expected 10'):
         WikipediaDataset(str(wiki))
+
+
+def test_non_finite_features_name_the_file_and_row(wiki):
+    """Issue 13: NaN features trained Base to NaN with exit 0."""
+    minilm = np.load(wiki / MINILM)
+    minilm[7, 5] = np.nan  # test row 1 (6 train rows first)
+    np.save(wiki / MINILM, minilm)
+    with pytest.raises(ValueError, match=r'wikipedia_minilm_l6_v2_text_fp16.npy: row 7 holds nan \(column 5\)'):
+        WikipediaDataset(str(wiki), split='test', student='sift', teacher='minilm')
+    assert len(WikipediaDataset(str(wiki), split='train', student='sift', teacher='minilm')) == 6  # rows 0-5 fine
+    mats = {k: np.repeat(np.arange(n, dtype=np.float64)[:, None], 128, 1) for k, n in (('I_tr', 6), ('I_te', 4))}
+    mats['I_tr'][2, 0] = np.inf
+    savemat(str(wiki / 'raw_features.mat'), mats)
+    with pytest.raises(ValueError, match=r'raw_features.mat \(I_tr\): row 2 holds inf \(column 0\)'):
+        WikipediaDataset(str(wiki), split='train', student='sift', teacher='sift')
+
+
+def test_truncated_or_foreign_feature_files(wiki):
+    data = (wiki / 'raw_features.mat').read_bytes()
+    (wiki / 'raw_features.mat').write_bytes(data[:len(data) // 3])
+    with pytest.raises(ValueError, match=r'raw_features.mat is not a readable .mat file'):
+        WikipediaDataset(str(wiki), student='sift', teacher='tfidf')  # T_tfidf_tr is cut
+    (wiki / MINILM).write_text('not numpy\n')
+    with pytest.raises(ValueError, match=r'wikipedia_minilm_l6_v2_text_fp16.npy is not a .npy file'):
+        WikipediaDataset(str(wiki), student='minilm', teacher='minilm')

@@ -143,13 +143,78 @@ def test_refuses_foreign_or_different_output(trained, wiki, tmp_path):
     foreign = tmp_path / 'foreign'
     foreign.mkdir()
     (foreign / 'keep.txt').write_text('x')
-    with pytest.raises(FileExistsError, match='--overwrite'):
+    with pytest.raises(FileExistsError, match='not an augment_offline output'):
         tool.main(argv(foreign, wiki, *ckpt))
-    assert (foreign / 'keep.txt').exists()
-    tool.main(argv(foreign, wiki, *ckpt, '--overwrite', num=5))
-    assert not (foreign / 'keep.txt').exists() and len(read(foreign)[0]['data_list']) == 5
+    with pytest.raises(FileExistsError, match='never other files'):  # --overwrite never deletes a foreign folder
+        tool.main(argv(foreign, wiki, *ckpt, '--overwrite'))
+    assert sorted(os.listdir(foreign)) == ['keep.txt']
+    own = tmp_path / 'own'
+    tool.main(argv(own, wiki, *ckpt, num=5))
     with pytest.raises(FileExistsError, match='other settings'):
-        tool.main(argv(foreign, wiki, *ckpt, num=7))
+        tool.main(argv(own, wiki, *ckpt, num=7))
+    (own / 'notes.txt').write_text('mine')  # a file the tool did not write
+    (own / 'shards' / 'stale.json').write_text('[]')  # inside a folder the tool owns
+    tool.main(argv(own, wiki, *ckpt, '--overwrite', num=7))
+    assert (own / 'notes.txt').read_text() == 'mine' and len(read(own)[0]['data_list']) == 7
+    assert not (own / 'shards' / 'stale.json').exists()
+    manifest = json.load(open(own / 'manifest.json'))
+    assert manifest['complete'] and set(manifest['outputs']) == set(tool.OUTPUTS)
+    manifest['outputs'].append('../elsewhere')  # a tampered manifest cannot make it delete anything else
+    tool.save_json(manifest, str(own / 'manifest.json'))
+    with pytest.raises(ValueError, match='never writes'):
+        tool.main(argv(own, wiki, *ckpt, '--overwrite', num=5))
+
+
+def test_interruption_inside_the_final_merge_resumes(trained, wiki, tmp_path, monkeypatch):
+    """Killed after the first shard block was deleted (manifest not yet complete): the rerun finishes."""
+    out = tmp_path / 'out'
+    args = argv(out, wiki, '--checkpoint', str(trained / 'aligner.pth'))
+    real_remove = os.remove
+
+    def remove_then_stop(path, *a, **kw):
+        real_remove(path, *a, **kw)
+        if str(path).endswith('000000.npy'):
+            raise KeyboardInterrupt('simulated kill inside finalize')
+
+    monkeypatch.setattr(tool.os, 'remove', remove_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        tool.main(args)
+    monkeypatch.setattr(tool.os, 'remove', real_remove)
+    assert not json.load(open(out / 'manifest.json'))['complete']
+    assert not (out / 'shards' / '000000.npy').exists()
+    tool.main(args)
+    ann, feats = read(out)
+    ref_ann, ref_feats = read(trained)
+    assert ann['data_list'] == ref_ann['data_list']
+    np.testing.assert_array_equal(feats, ref_feats)
+    assert json.load(open(out / 'manifest.json'))['complete'] and not list((out / 'shards').glob('*.npy'))
+
+
+@pytest.mark.parametrize('bad, match', [(['--multiple', '0'], 'multiple=0.0'),
+                                        (['--num', '0'], 'num=0'),
+                                        (['augment.top_k=0'], 'top_k=0'),
+                                        (['augment.temperature=0'], 'temperature=0'),
+                                        (["augment.dca.covariance_type='spherical'"], 'covariance_type')])
+def test_settings_are_validated_before_the_aligner_trains(wiki, tmp_path, monkeypatch, bad, match):
+    monkeypatch.setattr(tool, 'train_aligner', lambda *a: pytest.fail('the aligner trained before validation'))
+    args = argv(tmp_path / 'out', wiki)
+    if bad[0].startswith('--'):
+        args[args.index('--num'):args.index('--num') + 2] = bad
+    else:
+        args += bad
+    with pytest.raises(ValueError, match=match):
+        tool.main(args)
+
+
+def test_checkpoint_of_another_model_is_an_error(wiki, tmp_path):
+    other = tmp_path / 'other.pth'
+    torch.save(dict(state_dict=torch.nn.Linear(3, 2).state_dict()), other)
+    with pytest.raises(ValueError, match=r'other.pth does not fit this CMDAAligner'):
+        tool.main(argv(tmp_path / 'out', wiki, '--checkpoint', str(other)))
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    with pytest.raises(ValueError, match=r'empty.pth is empty'):
+        tool.main(argv(tmp_path / 'out2', wiki, '--checkpoint', str(empty)))
 
 
 def test_multiple_and_whole_set_pool(trained, wiki, tmp_path):

@@ -1,5 +1,6 @@
 """tools/dataset_converters: Class-COCO, Oxford-102, CSV/folders and Wikipedia to paired annotations."""
 import importlib.util
+import json
 import os.path as osp
 
 import cv2
@@ -125,3 +126,40 @@ def test_extracted_features_align_with_the_converted_annotation(tmp_path):
         info = LoadFeatureRow(prefix='text', out_key='teacher')(ds.get_data_info(index))
         (expected, ) = encoder([info['caption']])
         torch.testing.assert_close(torch.from_numpy(info['teacher']), expected[0], atol=1e-5, rtol=1e-4)
+
+
+def test_paired_from_csv_header_only_fails_without_writing(tmp_path):
+    """Issue 13: a header-only CSV wrote an empty data_list and exited 0."""
+    import subprocess
+    import sys
+    csv_file = tmp_path / 'pairs.csv'
+    csv_file.write_text('image,caption,label\n')
+    out = tmp_path / 'train.json'
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'dataset_converters', 'paired_from_csv.py'),
+                           '--csv', str(csv_file), '--out', str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and 'pairs.csv: no data rows below the header' in proc.stderr
+    assert 'Traceback' not in proc.stderr and not out.exists()
+
+
+def test_paired_from_csv_class_order_and_feature_index_entries(tmp_path):
+    (tmp_path / 'photos').mkdir()
+    for name in ('a', 'b', 'c'):
+        cv2.imwrite(str(tmp_path / 'photos' / f'{name}.jpg'), np.zeros((8, 8, 3), np.uint8))
+    csv_file = tmp_path / 'pairs.csv'
+    csv_file.write_text('image,caption,label\nphotos/a.jpg,un chien,dog\nphotos/b.jpg,un Chat,Cat\n'
+                        'photos/a.jpg,le chien court,dog\nphotos/c.jpg,un oiseau,bird\n')
+    converter = tool('paired_from_csv')
+    assert converter.class_names(['dog', 'Cat', 'bird'], None) == ['bird', 'Cat', 'dog']  # was: Cat, bird, dog
+    (tmp_path / 'categories.txt').write_text('dog\nCat\nbird\nfish\n')  # the dataset's own list wins
+    out = tmp_path / 'train.json'
+    converter.main(['--csv', str(csv_file), '--out', str(out), '--classes-file', str(tmp_path / 'categories.txt'),
+                    '--teacher-index', '--student-index'])
+    ann = json.load(open(out))
+    assert ann['metainfo']['classes'] == ['dog', 'Cat', 'bird', 'fish']
+    assert [e['gt_label'] for e in ann['data_list']] == [0, 1, 0, 2]
+    assert [e['student_index'] for e in ann['data_list']] == [0, 1, 0, 2]  # image rows, each image once
+    assert [e['teacher_index'] for e in ann['data_list']] == [0, 1, 2, 3]  # caption rows = entries
+    images = (tmp_path / 'train_images.txt').read_text().split()
+    assert images == ['photos/a.jpg', 'photos/b.jpg', 'photos/c.jpg'] and 'img_path' not in ann['data_list'][0]
+    with pytest.raises(ValueError, match=r"labels \['dog'\] are not in the class list"):
+        converter.main(['--csv', str(csv_file), '--out', str(out), '--classes', 'Cat,bird'])

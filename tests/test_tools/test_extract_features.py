@@ -1,6 +1,9 @@
 """tools/extract_features.py (local BERT, TF-IDF, LDA, images) and the EfficientNet-Lite0 converter."""
+import contextlib
 import importlib.util
+import io
 import json
+import warnings
 from pathlib import Path
 
 import cv2
@@ -64,7 +67,8 @@ def test_local_bert_mean_pooling(bert_dir, text_file, tmp_path):
             hidden = model(**tok([text], return_tensors='pt')).last_hidden_state[0]
         expected = torch.nn.functional.normalize(hidden.mean(0), dim=0).numpy()
         np.testing.assert_allclose(feats[i], expected, atol=1e-5)
-    short = tool.main(['--text-file', text_file, '--model', bert_dir, '--out', out, '--max-length', '4'])
+    short = tool.main(['--text-file', text_file, '--model', bert_dir, '--out', out, '--max-length', '4',
+                       '--overwrite'])
     with torch.no_grad():  # [CLS] + 2 tokens + [SEP]
         hidden = model(**tok([TEXTS[0]], truncation=True, max_length=4, return_tensors='pt')).last_hidden_state[0]
     np.testing.assert_allclose(short[0], torch.nn.functional.normalize(hidden.mean(0), dim=0).numpy(), atol=1e-5)
@@ -112,6 +116,69 @@ def test_unreadable_inputs_are_named(tmp_path):
         tool.load_image(str(tmp_path / 'imgs' / 'broken.png'), 32, True)
     with pytest.raises(ValueError, match='does not take image inputs'):
         tool.main(['--images', str(tmp_path / 'imgs'), '--encoder', 'tfidf', '--out', str(tmp_path / 'o.npy')])
+
+
+def test_never_overwrites_an_input_nor_an_existing_output(tmp_path):
+    """Issue 13: `--ann-file X/a.json --out X/a.npy` replaced a.json with its index json."""
+    ann = tmp_path / 'a.json'
+    original = json.dumps(dict(data_list=[dict(img_path='x.png', caption=t) for t in TEXTS]))
+    ann.write_text(original)
+    with pytest.raises(ValueError, match=r'a.json would overwrite the input'):
+        tool.main(['--ann-file', str(ann), '--encoder', 'tfidf', '--out', str(tmp_path / 'a.npy')])
+    with pytest.raises(ValueError, match='would overwrite the input'):  # even with --overwrite
+        tool.main(['--ann-file', str(ann), '--encoder', 'tfidf', '--out', str(tmp_path / 'a.npy'), '--overwrite'])
+    with pytest.raises(ValueError, match='must end with .npy'):  # np.save would write a.json.npy, index a.json
+        tool.main(['--ann-file', str(ann), '--encoder', 'tfidf', '--out', str(ann)])
+    assert ann.read_text() == original and not (tmp_path / 'a.npy').exists()
+    out = tmp_path / 'feats.npy'
+    tool.main(['--ann-file', str(ann), '--encoder', 'tfidf', '--out', str(out)])
+    first = out.read_bytes()
+    with pytest.raises(FileExistsError, match='--overwrite'):
+        tool.main(['--ann-file', str(ann), '--encoder', 'tfidf', '--max-features', '3', '--out', str(out)])
+    assert out.read_bytes() == first
+    (tmp_path / 'feats.json').unlink()  # the index alone also counts
+    (tmp_path / 'other.npy').write_bytes(b'')
+    (tmp_path / 'other.json').write_text('{}')
+    with pytest.raises(FileExistsError, match='other.json'):
+        tool.main(['--ann-file', str(ann), '--encoder', 'tfidf', '--out', str(tmp_path / 'other.npy')])
+    feats = tool.main(['--ann-file', str(ann), '--encoder', 'tfidf', '--max-features', '3', '--out', str(out),
+                       '--overwrite'])
+    assert np.load(out).shape == feats.shape == (4, 3) and not list(tmp_path.glob('*.tmp*'))
+
+
+def test_tfidf_fitted_on_the_training_split_only(tmp_path):
+    """Issue 15: per-split extraction gave each split its own vocabulary; --fit-file shares the train one."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    train, test = tmp_path / 'train.json', tmp_path / 'test.json'
+    train.write_text(json.dumps(dict(data_list=[dict(img_path='x.png', caption=t) for t in TEXTS[:3]])))
+    test.write_text(json.dumps(dict(data_list=[dict(img_path='y.png', caption=t) for t in
+                                               ['a purple hexagon', TEXTS[3]]])))
+    tr = tool.main(['--ann-file', str(train), '--encoder', 'tfidf', '--out', str(tmp_path / 'train_tfidf.npy')])
+    te = tool.main(['--ann-file', str(test), '--encoder', 'tfidf', '--fit-file', str(train),
+                    '--out', str(tmp_path / 'test_tfidf.npy')])
+    vec = TfidfVectorizer(max_features=1000).fit(TEXTS[:3])
+    np.testing.assert_allclose(tr, vec.transform(TEXTS[:3]).toarray(), atol=1e-6)
+    np.testing.assert_allclose(te, vec.transform(['a purple hexagon', TEXTS[3]]).toarray(), atol=1e-6)
+    assert te.shape[1] == tr.shape[1] and not te[0].any()  # unseen words: no train-vocabulary feature
+    index = json.load(open(tmp_path / 'test_tfidf.json'))
+    assert index['featuriser'] == dict(analyzer='word', ngram=[1, 1], max_features=1000, fit_rows=3,
+                                       vocabulary=len(vec.vocabulary_), fit_source=str(train), dtype='float32')
+    with pytest.raises(ValueError, match='--fit-file only applies'):
+        tool.main(['--ann-file', str(test), '--fit-file', str(train), '--out', str(tmp_path / 'x.npy')])
+
+
+def test_warns_when_most_tokens_are_unknown(bert_dir, tmp_path):
+    path = _lines(tmp_path, ['猫が窓の外を見ている', '赤い車が道を走る'])
+    with pytest.warns(UserWarning, match=r'tokens are unknown to the tokenizer.*--analyzer char_wb'):
+        tool.main(['--text-file', str(path), '--model', bert_dir, '--out', str(tmp_path / 'ja.npy')])
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UserWarning)  # English captions of its vocabulary: no warning
+        tool.main(['--text-file', str(_lines(tmp_path, TEXTS)), '--model', bert_dir,
+                   '--out', str(tmp_path / 'en.npy')])
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), pytest.raises(SystemExit):
+        tool.parse_args(['--help'])
+    assert 'character n-grams' in buf.getvalue() and 'char_wb --ngram 1 3' in buf.getvalue()
 
 
 def test_ann_file_captions(tmp_path, bert_dir):

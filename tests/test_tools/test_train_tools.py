@@ -177,4 +177,75 @@ def test_cli_options_reach_config(workspace):
     test = _tool('test')
     args = test.parse_args([cfg_file, 'ckpt.pth', '--cfg-options', 'test_dataloader.batch_size=2'])
     cfg = test.merge_args(Config.fromfile(cfg_file), args)
-    assert cfg.load_from == 'ckpt.pth' and cfg.test_dataloader.batch_size == 2
+    assert cfg.load_from is None and cfg.test_dataloader.batch_size == 2  # main() loads it, strictly
+
+
+def _other_checkpoints(root):
+    """A LeNet5 of 3 classes (same keys, other shapes), an unrelated model (other keys), an empty file."""
+    from mmpretrain.registry import MODELS
+    other = MODELS.build(dict(type='ImageClassifier', backbone=dict(type='LeNet5', num_classes=3),
+                              head=dict(type='ClsHead')))
+    paths = dict(shape=str(root / 'lenet3.pth'), keys=str(root / 'linear.pth'), empty=str(root / 'empty.pth'))
+    torch.save(dict(state_dict=other.state_dict(), meta=dict()), paths['shape'])
+    torch.save(dict(state_dict=torch.nn.Linear(3, 2).state_dict(), meta=dict()), paths['keys'])
+    open(paths['empty'], 'wb').close()
+    return paths
+
+
+def test_another_models_checkpoint_is_an_error(workspace, trained, tmp_path):
+    """tools/test.py and train.py --resume refuse a checkpoint that does not fit (MMEngine loads non-strictly:
+    test.py printed chance accuracy and exit 0)."""
+    root, cfg = workspace
+    paths = _other_checkpoints(tmp_path)
+    test = _tool('test')
+    with pytest.raises(ValueError, match=r'lenet3.pth does not fit this ImageClassifier.*backbone.classifier.2.weight '
+                       r'\(checkpoint \[3,84\], model \[2,84\]\)'):
+        test.main([cfg, paths['shape'], '--work-dir', str(tmp_path / 't1')])
+    with pytest.raises(ValueError, match=r'linear.pth does not fit .*missing from the checkpoint: backbone.features'
+                       r'.*checkpoint not in the model: weight, bias'):
+        test.main([cfg, paths['keys'], '--work-dir', str(tmp_path / 't2')])
+    with pytest.raises(ValueError, match=r'empty.pth is empty \(0 bytes\)'):
+        test.main([cfg, paths['empty'], '--work-dir', str(tmp_path / 't3')])
+    metrics = test.main([cfg, osp.join(trained[0], 'epoch_1.pth'), '--work-dir', str(tmp_path / 't4')])
+    assert 'accuracy/top1' in metrics  # its own checkpoint still loads
+    train = _tool('train')
+    for kind in ('shape', 'empty'):
+        with pytest.raises(ValueError, match=osp.basename(paths[kind])):
+            train.main([cfg, '--work-dir', str(tmp_path / f'r_{kind}'), '--resume', paths[kind]])
+        assert not osp.exists(tmp_path / f'r_{kind}' / 'epoch_1.pth')  # refused before training
+
+
+def test_test_py_show_dir_and_amp(workspace, trained, tmp_path):
+    """MMPretrain's --show-dir (one drawn image per test sample) and --amp (autocast test loop)."""
+    from mmengine.config import Config
+    root, cfg = workspace
+    test = _tool('test')
+    args = test.parse_args([cfg, 'x.pth', '--amp', '--show-dir', 'vis', '--interval', '2'])
+    merged = test.merge_args(Config.fromfile(cfg), args)
+    assert merged.test_cfg.fp16 is True
+    vis = merged.default_hooks.visualization
+    assert vis.enable and vis.out_dir == 'vis' and vis.interval == 2 and not vis.show
+    out = _run([sys.executable, 'tools/test.py', cfg, osp.join(trained[0], 'epoch_1.pth'), '--work-dir',
+                str(tmp_path / 'w'), '--show-dir', str(tmp_path / 'vis'), '--amp', '--cfg-options',
+                'visualizer.type=UniversalVisualizer'])
+    assert 'Test metrics: accuracy/top1:' in out
+    drawn = sorted(os.listdir(tmp_path / 'vis'))
+    # every test image drawn with its prediction, named as mmpretrain does (<image name>_<step>.png: the two class
+    # folders both hold 0.png..3.png, so 8 drawings make 4 files)
+    assert drawn == [f'{i}.png_0.png' for i in range(4)]
+
+
+def test_slurm_test_sh_calls_srun_like_mmpretrain(tmp_path):
+    """A fake `srun` on PATH records what tools/slurm_test.sh asks Slurm to run."""
+    fake = tmp_path / 'srun'
+    fake.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$SRUN_LOG"\n')
+    fake.chmod(0o755)
+    log = tmp_path / 'srun.log'
+    subprocess.run(['bash', 'tools/slurm_test.sh', 'part', 'job', 'cfg.py', 'ckpt.pth', '--out', 'r.pkl'], cwd=REPO,
+                   env=dict(os.environ, PATH=f'{tmp_path}:{os.environ["PATH"]}', SRUN_LOG=str(log), GPUS='4',
+                            GPUS_PER_NODE='4'), check=True, capture_output=True, timeout=60)
+    args = log.read_text().split('\n')
+    assert args[:7] == ['-p', 'part', '--job-name=job', '--gres=gpu:4', '--ntasks=4', '--ntasks-per-node=4',
+                        '--cpus-per-task=5']
+    assert args[args.index('-u') + 1:args.index('-u') + 7] == [
+        'tools/test.py', 'cfg.py', 'ckpt.pth', '--launcher=slurm', '--out', 'r.pkl']

@@ -68,6 +68,11 @@ def test_from_checkpoint(offline):
         torch.testing.assert_close(torch.as_tensor(it['new']), torch.as_tensor(expected), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match='--ann-file'):
         vis.main([CFG, '--out', str(out)])
+    state = torch.load(root / 'ckpt.pth')['state_dict']  # the aligner with its student projector removed
+    torch.save(dict(state_dict={k: v for k, v in state.items() if 'student_projector' not in k}), root / 'part.pth')
+    with pytest.raises(ValueError, match=r'part.pth does not fit this CMDAAligner.*missing from the checkpoint: '
+                       r'student_projector'):  # was: random projector weights, exit 0
+        vis.main([CFG, '--checkpoint', str(root / 'part.pth'), '--data-root', wiki, '--out', str(out)])
 
 
 def test_image_rows(tmp_path):

@@ -11,15 +11,24 @@ or from a folder of class folders, each image with an optional ``<stem>.txt`` of
     # data/mine/images/car/a.jpg + data/mine/images/car/a.txt ...
 
 Image paths are written relative to ``--root`` (default: the folder of the output json), so
-``PairedDataset(data_root=<root>, ann_file=...)`` finds them. Classes are the sorted label names (numerically
-when all are integers) unless ``--classes a,b,c`` fixes the order. Train with a ``PairedDataset`` config and a
-text featuriser on ``caption`` (``HashedBagOfWords``, ``TokenizeCaption``) or features from
-``tools/extract_features.py --ann-file`` (row r = entry r).
+``PairedDataset(data_root=<root>, ann_file=...)`` finds them. Class order: the dataset's own category list when
+you have one (``--classes-file categories.txt``, one name per line, or ``--classes a,b,c``), else the label names
+sorted case-insensitively (numerically when all are integers). Train with a ``PairedDataset`` config and a
+text featuriser on ``caption`` (``HashedBagOfWords``, ``TokenizeCaption``) or with precomputed features:
+
+* ``--teacher-index`` gives entry r ``teacher_index = r``: the rows of ``tools/extract_features.py --ann-file
+  OUT`` (one caption feature row per entry);
+* ``--student-index`` replaces ``img_path`` by ``student_index``, the row of the image in
+  ``<out>_images.txt`` (written next to the json, each image once, first-seen order), the rows of
+  ``tools/extract_features.py --images <out>_images.txt``.
+
+A CSV without data rows (or folders without images) is an error; nothing is written.
 """
 import argparse
 import csv
 import os
 import os.path as osp
+import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import mmengine
@@ -38,7 +47,14 @@ def parse_args(argv=None):
     parser.add_argument('--caption-col', default='caption', help="CSV column of the caption ('' for none)")
     parser.add_argument('--label-col', default='label', help='CSV column of the label')
     parser.add_argument('--delimiter', default=',', help='CSV delimiter')
-    parser.add_argument('--classes', help='comma-separated class names, in label order')
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument('--classes', help='comma-separated class names, in label order')
+    order.add_argument('--classes-file', help="the dataset's own category list: one class name per line, in "
+                       'label order')
+    parser.add_argument('--teacher-index', action='store_true',
+                        help='give entry r teacher_index=r (row r of extract_features.py --ann-file OUT)')
+    parser.add_argument('--student-index', action='store_true',
+                        help='student_index (row of the image in <out>_images.txt) instead of img_path')
     parser.add_argument('--no-check', action='store_true', help='do not check that the images exist')
     return parser.parse_args(argv)
 
@@ -62,6 +78,8 @@ def read_csv(path: str, image_col: str, caption_col: str, label_col: str,
                 raise ValueError(f'{path}:{lineno}: empty {image_col if not image else label_col}.')
             full = image if osp.isabs(image) else osp.join(osp.dirname(osp.abspath(path)), image)
             rows.append((full, caption or None, label))
+    if not rows:
+        raise ValueError(f'{path}: no data rows below the header; nothing to convert.')
     return rows
 
 
@@ -87,32 +105,52 @@ def read_folder(root: str) -> List[Tuple[str, Optional[str], str]]:
     return rows
 
 
-def class_names(labels: Sequence[str], classes: Optional[str]) -> List[str]:
-    """The class order: ``--classes`` or the sorted label names (numeric order for integers)."""
+def read_classes_file(path: str) -> List[str]:
+    """The names of a category list file (one per line), in label order."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'classes file not found: {path}')
+    with open(path, encoding='utf-8') as f:
+        names = [line.strip() for line in f if line.strip()]
+    if not names:
+        raise ValueError(f'{path}: no class names (one per line expected).')
+    return names
+
+
+def class_names(labels: Sequence[str], classes=None) -> List[str]:
+    """The class order: the given list (``--classes a,b`` or a list of names) or the label names sorted
+    case-insensitively (numeric order when all are integers)."""
     if classes:
-        names = [c.strip() for c in classes.split(',') if c.strip()]
+        names = classes if isinstance(classes, (list, tuple)) else [c.strip() for c in classes.split(',')]
+        names = [c for c in names if c]
+        if len(set(names)) != len(names):
+            raise ValueError(f'the class list {names} repeats a name.')
         unknown = sorted(set(labels) - set(names))
         if unknown:
-            raise ValueError(f'labels {unknown} are not in --classes {names}.')
-        return names
+            raise ValueError(f'labels {unknown} are not in the class list {names}.')
+        return list(names)
     uniq = set(labels)
     numeric = all(u.lstrip('-').isdigit() for u in uniq)
-    return sorted(uniq, key=int if numeric else str)
+    return sorted(uniq, key=int if numeric else lambda u: (u.casefold(), u))
 
 
-def to_paired(rows, root: str, classes: Optional[str] = None, check: bool = True) -> Dict:
-    """The PairedDataset annotation of ``rows``."""
+def to_paired(rows, root: str, classes=None, check: bool = True, teacher_index: bool = False,
+              student_index: bool = False) -> Tuple[Dict, List[str]]:
+    """The PairedDataset annotation of ``rows`` and the image list (each image once, first-seen order)."""
     names = class_names([r[2] for r in rows], classes)
     index = {n: i for i, n in enumerate(names)}
-    data_list = []
+    data_list, images = [], {}
     for image, caption, label in rows:
         if check and not osp.isfile(image):
             raise FileNotFoundError(f'image {image} (label {label!r}) does not exist.')
-        entry = dict(img_path=osp.relpath(image, root), gt_label=index[label])
+        row = images.setdefault(image, len(images))
+        entry = dict(student_index=row) if student_index else dict(img_path=osp.relpath(image, root))
+        entry['gt_label'] = index[label]
         if caption is not None:
             entry['caption'] = caption
+        if teacher_index:
+            entry['teacher_index'] = len(data_list)
         data_list.append(entry)
-    return dict(metainfo=dict(classes=names), data_list=data_list)
+    return dict(metainfo=dict(classes=names), data_list=data_list), list(images)
 
 
 def main(argv=None):
@@ -120,14 +158,23 @@ def main(argv=None):
     rows = read_csv(args.csv, args.image_col, args.caption_col, args.label_col, args.delimiter) \
         if args.csv else read_folder(args.folder)
     root = osp.abspath(args.root or osp.dirname(osp.abspath(args.out)))
-    ann = to_paired(rows, root, args.classes, check=not args.no_check)
+    classes = read_classes_file(args.classes_file) if args.classes_file else args.classes
+    ann, images = to_paired(rows, root, classes, check=not args.no_check, teacher_index=args.teacher_index,
+                            student_index=args.student_index)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     mmengine.dump(ann, args.out)
-    n_images = len({e['img_path'] for e in ann['data_list']})
-    print(f"Wrote {len(ann['data_list'])} pairs ({n_images} images, {len(ann['metainfo']['classes'])} classes) "
+    print(f"Wrote {len(ann['data_list'])} pairs ({len(images)} images, {len(ann['metainfo']['classes'])} classes) "
           f'to {args.out}; image paths relative to {root}')
+    if args.student_index:
+        listing = osp.splitext(args.out)[0] + '_images.txt'
+        with open(listing, 'w', encoding='utf-8') as f:
+            f.writelines(osp.relpath(p, osp.dirname(osp.abspath(listing))) + '\n' for p in images)
+        print(f'Wrote the image list (row order of student_index) to {listing}')
     return args.out
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (ValueError, FileNotFoundError) as err:
+        sys.exit(f'paired_from_csv.py: error: {err}')

@@ -8,20 +8,76 @@ the page cache instead of holding copies.
 """
 import os
 import os.path as osp
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
-__all__ = ['LoadFeatureRow', 'open_feature_matrix']
+__all__ = ['LoadFeatureRow', 'open_feature_matrix', 'read_npy', 'first_non_finite_row', 'check_finite']
 
 _CACHE: Dict[str, np.ndarray] = {}
 _CACHE_PID = os.getpid()
+_CHECKED = set()  # (path, size, mtime) found finite; kept in forked workers, so they do not scan again
+
+
+def read_npy(path: str, mmap_mode: Optional[str] = 'r') -> np.ndarray:
+    """``np.load`` of a ``.npy`` file with an error that names it when it is not one.
+
+    Args:
+        path (str): Path of the ``.npy`` file.
+        mmap_mode (str, optional): Passed to ``np.load``. Defaults to 'r'.
+
+    Returns:
+        np.ndarray: The (memory-mapped) array.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Feature file not found: {path}')
+    if osp.getsize(path) == 0:
+        raise ValueError(f'Feature file {path} is empty (0 bytes).')
+    with open(path, 'rb') as f:
+        magic = f.read(6)
+    if magic != b'\x93NUMPY':
+        raise ValueError(f'Feature file {path} is not a .npy file (no NumPy header: a text or other file with '
+                         'a .npy name?); write it with np.save.')
+    try:
+        array = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise ValueError(f'Feature file {path} is not a readable .npy matrix (truncated, or not written by '
+                         f'np.save?): {err}') from None
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f'Feature file {path} holds several arrays (.npz?); expected one .npy matrix.')
+    return array
+
+
+def first_non_finite_row(matrix: np.ndarray, chunk: int = 65536) -> Optional[int]:
+    """Index of the first row holding a NaN or an infinity, or None (read in chunks)."""
+    for start in range(0, matrix.shape[0], chunk):
+        bad = ~np.isfinite(np.asarray(matrix[start:start + chunk])).reshape(
+            min(chunk, matrix.shape[0] - start), -1).all(axis=1)
+        if bad.any():
+            return start + int(np.flatnonzero(bad)[0])
+    return None
+
+
+def check_finite(matrix: np.ndarray, where: str, row_offset: int = 0) -> None:
+    """Raise when ``matrix`` holds NaN or Inf, naming ``where`` and the first bad row.
+
+    Args:
+        matrix (np.ndarray): ``N x D`` features.
+        where (str): The file (and variable) the rows come from.
+        row_offset (int): Row number of ``matrix[0]`` in that file. Defaults to 0.
+    """
+    row = first_non_finite_row(matrix)
+    if row is not None:
+        values = np.asarray(matrix[row]).reshape(-1)
+        col = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise ValueError(f'{where}: row {row + row_offset} holds {values[col]} (column {col}); features must be '
+                         'finite. Re-extract them, or drop the sample.')
 
 
 def open_feature_matrix(path: str) -> np.ndarray:
-    """Memory-map a 2-D ``.npy`` matrix, cached per process.
+    """Memory-map a 2-D ``.npy`` matrix, cached per process; checked once to be finite.
 
     Args:
         path (str): Path of the ``.npy`` file.
@@ -35,12 +91,16 @@ def open_feature_matrix(path: str) -> np.ndarray:
         _CACHE_PID = os.getpid()
     key = osp.abspath(path)
     if key not in _CACHE:
-        if not osp.isfile(key):
-            raise FileNotFoundError(f'Feature file not found: {path}')
-        matrix = np.load(key, mmap_mode='r')
+        matrix = read_npy(key)
         if matrix.ndim != 2:
             raise ValueError(f'Feature file {path} must hold a 2-D matrix '
                              f'(N x D), got shape {matrix.shape}.')
+        if not np.issubdtype(matrix.dtype, np.number):
+            raise ValueError(f'Feature file {path} holds {matrix.dtype} values, not numbers.')
+        stamp = (key, os.path.getsize(key), os.path.getmtime(key))
+        if stamp not in _CHECKED:
+            check_finite(matrix, f'Feature file {path}')
+            _CHECKED.add(stamp)
         _CACHE[key] = matrix
     return _CACHE[key]
 
