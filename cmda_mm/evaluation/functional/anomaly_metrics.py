@@ -61,6 +61,7 @@ def average_precision(scores: np.ndarray, positive: np.ndarray) -> float:
     """Step-wise average precision (``sklearn.metrics.average_precision_score``)."""
     return float(sk_metrics.average_precision_score(positive, scores))
 
+
 def fpr_at_tpr(fpr: np.ndarray, tpr: np.ndarray, level: float = 0.95) -> float:
     """Smallest FPR among the ROC points whose TPR reaches ``level`` (the curve is monotone)."""
     return float(fpr[np.flatnonzero(tpr >= level - 1e-12)[0]])

@@ -10,7 +10,8 @@ The precision matrix comes from the biased (``1/n``) empirical covariance of the
 * ``'pinv'``: its Moore–Penrose pseudo-inverse (SSD's released code, ``np.linalg.pinv(np.cov(x.T, bias=True))``);
 * ``'shrinkage'``: the inverse of ``(1 - a)·S + a·(tr S / D)·I`` with a fixed ``a`` in [0, 1];
 * ``'ledoit_wolf'``: the same with ``a`` estimated by the Ledoit–Wolf formula (scikit-learn's
-  ``sklearn.covariance.ledoit_wolf_shrinkage``), which keeps the estimate well-conditioned when a cluster has fewer rows than dimensions.
+  ``sklearn.covariance.ledoit_wolf_shrinkage``), which keeps the estimate well-conditioned when a cluster has
+  fewer rows than dimensions.
 
 All arithmetic is float64.
 """
