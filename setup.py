@@ -48,18 +48,21 @@ def read_version() -> str:
         return re.search(r"__version__ = '([^']+)'", f.read()).group(1)
 
 
-def add_mim_extension() -> None:
+def add_mim_extension() -> str:
     """Put configs, tools and model-index.yml under ``cmda_mm/.mim`` (what ``mim train cmda_mm`` reads).
 
     An editable install (``develop`` / ``editable_wheel``) links them, so edits show at once; a regular
     install, sdist or wheel copies them.
+
+    Returns:
+        str: 'symlink', 'copy' or '' (nothing done).
     """
     if any(cmd in sys.argv for cmd in ('develop', 'editable_wheel')):
         mode = 'symlink'
     elif any(cmd in sys.argv for cmd in ('install', 'sdist', 'bdist_wheel', 'build', 'build_py')):
         mode = 'copy'
     else:
-        return
+        return ''
     mim_path = osp.join(HERE, 'cmda_mm', '.mim')
     os.makedirs(mim_path, exist_ok=True)
     for name in ('configs', 'tools', 'model-index.yml'):
@@ -80,10 +83,11 @@ def add_mim_extension() -> None:
             shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
         else:
             shutil.copyfile(src, dst)
+    return mode
 
 
 if __name__ == '__main__':
-    add_mim_extension()
+    mim_mode = add_mim_extension()
     setup(
         name='cmda-mm',
         version=read_version(),
@@ -112,3 +116,5 @@ if __name__ == '__main__':
         ],
         zip_safe=False,
     )
+    if mim_mode == 'copy':  # the built package holds the copies now; keep the checkout free of duplicates
+        shutil.rmtree(osp.join(HERE, 'cmda_mm', '.mim'), ignore_errors=True)
