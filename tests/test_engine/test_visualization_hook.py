@@ -55,8 +55,8 @@ def test_hook_writes_a_grid_in_a_short_run(tmp_path):
     cfg.train_dataloader.batch_size = 32
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100)
-    cfg.custom_hooks = [*cfg.custom_hooks,
-                        dict(type='CMDAVisualizationHook', interval=2, num_rows=4, cell_size=32)]
+    cfg.custom_hooks = [h for h in cfg.custom_hooks if h['type'] != 'CMDAVisualizationHook']
+    cfg.custom_hooks.append(dict(type='CMDAVisualizationHook', interval=2, num_rows=4, cell_size=32))
     runner = Runner.from_cfg(cfg)
     runner.train()
     hook, = [h for h in runner.hooks if isinstance(h, CMDAVisualizationHook)]
@@ -86,3 +86,23 @@ def test_hook_skips_a_model_without_mixer_once():
     assert hook._skipped and not hook._handles
     hook.before_train_epoch(FakeRunner)
     assert not hook._pending  # no second attempt, no second message
+
+
+@pytest.mark.skipif(__import__('importlib').util.find_spec('tensorboard') is None,
+                    reason='tensorboard is optional (pip install -r requirements/tensorboard.txt)')
+def test_grid_reaches_tensorboard(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'cmda_demo.py'))
+    cfg.work_dir = str(tmp_path)
+    cfg.train_cfg.max_epochs = 1
+    cfg.train_dataloader.dataset.num_samples = 64
+    cfg.val_dataloader.dataset.num_samples = 16
+    cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
+    cfg.visualizer.vis_backends = [dict(type='TensorboardVisBackend')]
+    cfg.custom_hooks = [h for h in cfg.custom_hooks if h['type'] != 'CMDAVisualizationHook']
+    cfg.custom_hooks.append(dict(type='CMDAVisualizationHook', interval=1, num_rows=2, cell_size=32))
+    Runner.from_cfg(cfg).train()
+    events, = glob.glob(osp.join(str(tmp_path), '*', 'vis_data', 'events.out.tfevents.*'))
+    acc = EventAccumulator(events)
+    acc.Reload()
+    assert 'cmda_samples' in acc.Tags()['images']
