@@ -110,7 +110,8 @@ def test_find_python_explains_what_to_do(tmp_path):
     """Without any Python with torch and without the project environment, the launch script says what to do."""
     bin_dir = _python_without_torch(tmp_path)
     env = _env(PATH=os.pathsep.join([str(bin_dir), '/usr/bin', '/bin']), CMDA_VENV=str(tmp_path / 'no_venv'))
-    env.pop('PYTHON', None)
+    for name in ('PYTHON', 'MAKEFLAGS', 'MFLAGS'):  # a `make test CMDA_VENV=...` would override ours
+        env.pop(name, None)
     proc = subprocess.run(['bash', 'tools/dist_train.sh', 'configs/cmda_demo.py', '2'], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0

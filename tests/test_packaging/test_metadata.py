@@ -3,6 +3,7 @@ a LICENSE that matches, and the openmim layout (``cmda_mm/.mim``) in a built whe
 import json
 import os.path as osp
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -69,9 +70,14 @@ def test_license_file_matches_setup():
 
 
 def test_wheel_carries_configs_tools_and_model_index(tmp_path):
+    had_build = osp.isdir(osp.join(REPO, 'build'))
     proc = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '--quiet',
                            '-w', str(tmp_path), REPO], capture_output=True, text=True, timeout=180, cwd=str(tmp_path))
+    if not had_build:  # setuptools builds in the checkout's build/; leave the checkout as it was
+        shutil.rmtree(osp.join(REPO, 'build'), ignore_errors=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not osp.exists(osp.join(REPO, 'cmda_mm', '.mim', 'model-index.yml')) or osp.islink(
+        osp.join(REPO, 'cmda_mm', '.mim', 'model-index.yml')), 'setup.py left copies in cmda_mm/.mim'
     wheel, = [p for p in tmp_path.iterdir() if p.suffix == '.whl']
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ('cmda_mm/.mim/model-index.yml', 'cmda_mm/.mim/configs/cmda_demo.py',
