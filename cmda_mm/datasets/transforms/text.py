@@ -6,7 +6,6 @@ across processes and Python versions, unlike ``hash``) into ``dim`` buckets.
 No vocabulary, no network and no model are needed, so it can run inside data
 loader workers.
 """
-import re
 import zlib
 from typing import List, Tuple
 
@@ -14,10 +13,12 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
+from cmda_mm.utils.text import WORD_RE
+
 __all__ = ['HashedBagOfWords']
 
-# Runs of unicode letters/digits, keeping inner apostrophes ("shape's").
-_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# Kept for old imports; the word regex lives in cmda_mm.utils.text.
+_WORD_RE = WORD_RE
 # Start value of the second crc32 that draws the sign of a bucket.
 _SIGN_SEED = 0x9E3779B9
 
@@ -76,7 +77,7 @@ class HashedBagOfWords(BaseTransform):
         """Split a text into word tokens."""
         if self.lowercase:
             text = text.lower()
-        return _WORD_RE.findall(text)
+        return WORD_RE.findall(text)
 
     def ngrams(self, tokens: List[str]) -> List[str]:
         """All n-grams of ``tokens`` with n in ``ngram_range``."""

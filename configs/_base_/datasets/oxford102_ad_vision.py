@@ -7,31 +7,23 @@
 # abnormal_split='all'). SSD views (SimCLR-style): random resized crop + flip (geometric), colour jitter +
 # grayscale (photometric), random erasing (information dropping). The text teacher: one of the image's 10
 # captions per epoch, as its precomputed MiniLM-384 row. The reported number is the last epoch's.
+_base_ = ['./pipelines/image_224.py']
 dataset_type = 'Oxford102Dataset'
 data_root = 'data/oxford102'
 text_features = 'features/oxford102_minilm_l6_v2_text_fp16.npy'
 normal_groups = 30
 abnormal_groups = None  # the rest
 
-view_pipeline = [
-    dict(type='RandomResizedCrop', scale=224),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomApply', prob=0.8,  # no hue: mmcv 2.1 overflows on numpy 2
-         transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4)]),
-    dict(type='RandomGrayscale', prob=0.2, keep_channels=True, channel_weights=(0.114, 0.587, 0.2989)),
-    dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
-]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
+    *_base_.load_image,
+    dict(type='MultiView', num_views=2, transforms=[_base_.ssd_view]),  # 2 SSD views (see pipelines/image_224.py)
     dict(type='RandomCaption', mode='random'),
     dict(type='LoadFeatureRow', prefix='text', out_key='teacher'),
     dict(type='PackPairedInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=256, edge='short'),
-    dict(type='CenterCrop', crop_size=224),
+    *_base_.load_image,
+    *_base_.center_crop,  # ResizeEdge 256 (short), CenterCrop 224
     dict(type='PackPairedInputs', algorithm_keys=('role', 'is_anomaly')),
 ]
 

@@ -4,21 +4,18 @@
 # (random resized crop, flip), photometric (colour jitter), information dropping (random erasing).
 # The student alone needs no captions (text_dir=None). Layout and preparation: docs/data_preparation.md;
 # `--data-root PATH` points every dataloader elsewhere.
+_base_ = ['./pipelines/image_224.py']
 dataset_type = 'Oxford102Dataset'
 data_root = 'data/oxford102'
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=224),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4),  # no hue: mmcv 2.1 overflows on numpy 2
-    dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
+    *_base_.load_image,
+    *_base_.basic_augment,  # RandomResizedCrop 224, RandomFlip, ColorJitter, RandomErasing
     dict(type='PackPairedInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=256, edge='short'),
-    dict(type='CenterCrop', crop_size=224),
+    *_base_.load_image,
+    *_base_.center_crop,  # ResizeEdge 256 (short), CenterCrop 224
     dict(type='PackPairedInputs'),
 ]
 

@@ -10,6 +10,8 @@ pipeline = [
 train_dataloader = dict(
     batch_size=64,
     num_workers=0,
+    persistent_workers=False,  # explicit: mmpretrain's tools/train.py defaults it to True (needs workers)
+    pin_memory=False,  # small in-memory batches; pinning only warns on a machine without CUDA
     dataset=dict(**train_dataset, pipeline=pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
@@ -17,6 +19,8 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=200,
     num_workers=0,
+    persistent_workers=False,  # explicit: mmpretrain's tools/train.py defaults it to True (needs workers)
+    pin_memory=False,  # small in-memory batches; pinning only warns on a machine without CUDA
     dataset=dict(type=dataset_type, split='test', num_samples=400, noise=0.05, clutter=1, pipeline=pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),

@@ -8,6 +8,8 @@ test_pipeline = [*teacher_pipeline, dict(type='PackPairedInputs')]
 train_dataloader = dict(
     batch_size=64,
     num_workers=0,
+    persistent_workers=False,  # explicit: mmpretrain's tools/train.py defaults it to True (needs workers)
+    pin_memory=False,  # small in-memory batches; pinning only warns on a machine without CUDA
     dataset=dict(type=dataset_type, split='train', num_samples=1600, noise=0.05, clutter=1,
                  pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
@@ -16,6 +18,8 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=200,
     num_workers=0,
+    persistent_workers=False,  # explicit: mmpretrain's tools/train.py defaults it to True (needs workers)
+    pin_memory=False,  # small in-memory batches; pinning only warns on a machine without CUDA
     dataset=dict(type=dataset_type, split='test', num_samples=400, noise=0.05, clutter=1,
                  pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),

@@ -16,6 +16,8 @@ test_pipeline = [dict(type='PackPairedInputs', algorithm_keys=('role', 'is_anoma
 train_dataloader = dict(
     batch_size=128,
     num_workers=0,
+    persistent_workers=False,  # explicit: mmpretrain's tools/train.py defaults it to True (needs workers)
+    pin_memory=False,  # small in-memory batches; pinning only warns on a machine without CUDA
     dataset=dict(
         type='AnomalySplitDataset',
         mode='train',
@@ -28,6 +30,8 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=256,
     num_workers=0,
+    persistent_workers=False,  # explicit: mmpretrain's tools/train.py defaults it to True (needs workers)
+    pin_memory=False,  # small in-memory batches; pinning only warns on a machine without CUDA
     dataset=dict(
         type='AnomalySplitDataset',
         mode='eval',

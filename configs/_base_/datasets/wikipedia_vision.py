@@ -10,6 +10,8 @@ test_pipeline = [dict(type='PackPairedInputs')]
 train_dataloader = dict(
     batch_size=128,
     num_workers=0,
+    persistent_workers=False,  # explicit: mmpretrain's tools/train.py defaults it to True (needs workers)
+    pin_memory=False,  # small in-memory batches; pinning only warns on a machine without CUDA
     dataset=dict(type=dataset_type, data_root=data_root, split='train', student=student, teacher=teacher,
                  pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
@@ -18,6 +20,8 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=256,
     num_workers=0,
+    persistent_workers=False,  # explicit: mmpretrain's tools/train.py defaults it to True (needs workers)
+    pin_memory=False,  # small in-memory batches; pinning only warns on a machine without CUDA
     dataset=dict(type=dataset_type, data_root=data_root, split='test', student=student, teacher=teacher,
                  pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
