@@ -16,6 +16,7 @@ from collections import defaultdict
 from typing import Dict, List
 
 from _fashion_grid import CMDA_METHODS, HP_GRID, HP_ROW_OF, PIXEL_BASELINES, ROWS, FashionRun
+
 from _quality_grid import REPO
 from _quality_stats import best_by, fmt_ci, mean_ci, paired_diff, render_table
 
@@ -126,8 +127,9 @@ def results_table(records: List[dict], rows: List[str]) -> str:
     cells = {(ROW_NAMES[r], COLS[m]): fmt_ci([_value(x) for x in groups.get((r, m), [])]) for r in rows
              for m in ROWS[r][2]}
     table = render_table([ROW_NAMES[r] for r in rows], [COLS[m] for m in methods], cells, first='row')
-    paper = render_table(list(PAPER), [COLS[m] for m in ('base', 'mixup', 'cmda')],
-                         {(k, COLS[m]): v for k, d in PAPER.items() for m, v in d.items()}, first='paper (Tables I, II)')
+    paper_cells = {(k, COLS[m]): v for k, d in PAPER.items() for m, v in d.items()}
+    paper = render_table(list(PAPER), [COLS[m] for m in ('base', 'mixup', 'cmda')], paper_cells,
+                         first='paper (Tables I, II)')
     return table + '\n\n' + paper
 
 

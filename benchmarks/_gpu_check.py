@@ -59,7 +59,7 @@ def step_times(steps: int) -> dict:
             d = copy.copy(data)
             d['data_samples'] = copy.deepcopy(data['data_samples'])
             with torch.autocast('cuda', dtype=torch.bfloat16):
-                model.train_step(d, optim)
+                model.train_step(d, optim)  # noqa: F821 (bound in the enclosing loop before step() runs)
         out[name] = timed(step, steps)
         out[name + ' peak_mem_GiB'] = torch.cuda.max_memory_allocated() / 2**30
         print(f'{name}: {out[name]:.1f} ms/step', flush=True)

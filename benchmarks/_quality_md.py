@@ -91,4 +91,3 @@ def write_markdown(args, summary: dict, rows: List[tuple], records: List[dict], 
     if summary.get('failed'):
         lines += ['Failed runs:', ''] + [f'- {e}' for e in summary['failed']] + ['']
     return '\n'.join(lines) + '\n'
-

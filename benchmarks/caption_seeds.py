@@ -31,8 +31,9 @@ METRIC_RE = re.compile(r'caption/BLEU-(\d): ([0-9.]+)')
 def derived_config(path: str, seed: int, epochs, work_dir: str) -> str:
     """Write the config with the seed (and a rescaled schedule) into ``work_dir``; return its path."""
     sys.path.insert(0, REPO)
-    import cmda_mm  # noqa: F401
     from mmengine.config import Config
+
+    import cmda_mm  # noqa: F401
     cfg = Config.fromfile(osp.join(REPO, path))
     cfg.randomness = dict(seed=seed, deterministic=False)
     if epochs is not None:

@@ -53,7 +53,8 @@ def parse_args(argv=None):
     p.add_argument('--seeds', type=int, default=None,
                    help='test seeds 0..N-1 (default: 5; fashion: 3 for the raw-pixel rows, 5 for the feature rows)')
     p.add_argument('--rows', nargs='*', help='fashion: only these rows (pixels, effnet, language, ad-pixels)')
-    p.add_argument('--fashion-epochs', type=int, default=0, help='fashion: epochs of every run (0 = the configs\' schedules)')
+    p.add_argument('--fashion-epochs', type=int, default=0,
+                   help='fashion: epochs of every run (0 = the configs\' schedules)')
     p.add_argument('--out', default='benchmarks/results')
     p.add_argument('--quick', action='store_true', help='classification only, 2 seeds, 50 epochs, defaults')
     p.add_argument('--jobs', type=int, choices=[1, 2], default=1)

@@ -32,12 +32,11 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, osp.join(REPO, 'benchmarks'))
 
 SETTINGS = {
-    'resnet18-32px-B32': dict(config='configs/cmda_demo.py', batch=32, student=(3, 32, 32), teacher=256,
-                             classes=6, override=dict(
-                                 backbone=dict(type='ResNet_CIFAR', depth=18, stem_channels=64,
-                                               base_channels=64, num_stages=4, out_indices=(3, ),
-                                               _delete_=True),
-                                 head=dict(in_channels=512), student_projector=dict(in_channels=512))),
+    'resnet18-32px-B32': dict(
+        config='configs/cmda_demo.py', batch=32, student=(3, 32, 32), teacher=256, classes=6,
+        override=dict(backbone=dict(type='ResNet_CIFAR', depth=18, stem_channels=64, base_channels=64, num_stages=4,
+                                    out_indices=(3, ), _delete_=True),
+                      head=dict(in_channels=512), student_projector=dict(in_channels=512))),
     'wikipedia-mlp-B128': dict(config='configs/wikipedia/cmda_mlp_wikipedia-vision.py', batch=128,
                                student=(128, ), teacher=384, classes=10, override={}),
 }
@@ -52,11 +51,11 @@ VARIANTS = {
 
 def build(setting: dict, variant: dict):
     """Model + optimiser wrapper for one (setting, variant), built from the project's configs."""
-    import cmda_mm  # noqa: F401
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
     from mmpretrain.registry import MODELS
 
+    import cmda_mm  # noqa: F401
     from cmda_mm.core import GaussianMixture
     cfg = Config.fromfile(osp.join(REPO, setting['config']))
     model_cfg = Config(dict(model=cfg.model))
@@ -118,7 +117,6 @@ def step_times(setting: dict, steps: int) -> dict:
 
 FLOOR = 'Base, 1.5·B'
 KEEP_MARKER = '<!-- hand-written below this line: kept when speed.py regenerates the file -->'
-
 
 
 def _rss_kb(field: str) -> int:

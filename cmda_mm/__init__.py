@@ -11,7 +11,7 @@ register_checkpoint_safe_globals()
 from . import core  # noqa: E402,F401
 from . import datasets  # noqa: E402,F401
 from . import engine  # noqa: E402,F401
-from . import models  # noqa: E402,F401
 from . import evaluation  # noqa: E402,F401
+from . import models  # noqa: E402,F401
 
 __all__ = ['__version__']

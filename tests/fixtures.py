@@ -12,8 +12,7 @@ TEST_LIST = 'testset_txt_img_cat.list'
 MINILM = 'features/wikipedia_minilm_l6_v2_text_fp16.npy'
 
 
-def make_wiki(root, train_classes=(1, 1, 2, 2, 3, 3), test_classes=(1, 2, 3,
-                                                                     3)):
+def make_wiki(root, train_classes=(1, 1, 2, 2, 3, 3), test_classes=(1, 2, 3, 3)):
     """Write a tiny copy of the Wikipedia release; row i encodes i."""
     os.makedirs(root / 'texts')
     os.makedirs(root / 'features')

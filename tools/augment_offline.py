@@ -46,11 +46,11 @@ from mmengine.runner import Runner  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 
 import cmda_mm  # noqa: E402,F401  registers the plugin
-from cmda_mm.utils import register_checkpoint_safe_globals, set_data_root  # noqa: E402
-from cmda_mm.utils.checkpoint import load_checkpoint_strict  # noqa: E402
 from cmda_mm.apis.offline import build_model, embed_dataset, embed_loader_cfg  # noqa: E402
 from cmda_mm.core.dca import fit_dca  # noqa: E402
 from cmda_mm.core.offline import Plan, generate_rows, make_plan  # noqa: E402
+from cmda_mm.utils import register_checkpoint_safe_globals, set_data_root  # noqa: E402
+from cmda_mm.utils.checkpoint import load_checkpoint_strict  # noqa: E402
 
 MANIFEST, ALIGNER, STATE = 'manifest.json', 'aligner.pth', 'embeddings.pth'
 # Everything this tool writes under --out (with their .tmp twins); --overwrite deletes these and nothing else.
@@ -188,8 +188,8 @@ def prepare_out(out: str, fingerprint: str, overwrite: bool) -> dict:
                                   '--out')
         removed = remove_outputs(out, manifest)
         kept = sorted(os.listdir(out))
-        print_log(f'--overwrite: deleted {removed} from {out}' + (f'; kept files it did not write: {kept}'
-                                                                   if kept else ''), 'current')
+        note = f'; kept files it did not write: {kept}' if kept else ''
+        print_log(f'--overwrite: deleted {removed} from {out}{note}', 'current')
     os.makedirs(osp.join(out, 'shards'), exist_ok=True)
     manifest = dict(fingerprint=fingerprint, done=[], complete=False, outputs=list(OUTPUTS))
     save_json(manifest, osp.join(out, MANIFEST))

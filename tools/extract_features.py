@@ -216,9 +216,11 @@ def encode_sklearn(texts: List[str], kind: str, fit_texts: List[str], args) -> T
 def image_model(args):
     """(model with ``extract_feat``, mean, std, to_rgb) for the image encoder."""
     import importlib.util
+
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
     from mmpretrain.registry import MODELS
+
     import cmda_mm  # noqa: F401
     from cmda_mm.utils import register_checkpoint_safe_globals
     register_checkpoint_safe_globals()

@@ -56,9 +56,10 @@ def load_embeddings(args) -> torch.Tensor:
     if not (args.config and args.checkpoint):
         raise ValueError('give --features, or CONFIG and --checkpoint')
     from mmengine.config import Config
+
     import cmda_mm  # noqa: F401
-    from cmda_mm.utils import set_data_root
     from cmda_mm.apis.offline import build_model, embed_dataset, embed_loader_cfg
+    from cmda_mm.utils import set_data_root
     from cmda_mm.utils.checkpoint import load_checkpoint_strict
     cfg = Config.fromfile(args.config)
     if args.data_root:

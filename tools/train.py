@@ -11,7 +11,6 @@ import argparse
 import os
 import os.path as osp
 import sys
-import warnings
 from copy import deepcopy
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's cmda_mm, not an installed one
@@ -24,7 +23,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import cmda_mm  # noqa: F401,E402  registers the plugin (``custom_imports`` is ignored for dict configs)
 from cmda_mm.utils.checkpoint import (load_state_dict_strict, read_checkpoint,  # noqa: E402
-                                     register_checkpoint_safe_globals)
+                                      register_checkpoint_safe_globals)
 from cmda_mm.utils.config import set_data_root  # noqa: E402
 from cmda_mm.utils.dist import setup_cpu_distributed  # noqa: E402
 

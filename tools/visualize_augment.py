@@ -42,6 +42,7 @@ def source_dataset(cfg):
     """The training set as the offline tools embed it (test pipeline, dataset order)."""
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import DATASETS
+
     from cmda_mm.apis.offline import embed_loader_cfg
     init_default_scope('mmpretrain')
     return DATASETS.build(embed_loader_cfg(cfg).dataset)
@@ -169,6 +170,7 @@ def main(argv=None):
     cfg = None
     if args.config:
         from mmengine.config import Config
+
         import cmda_mm  # noqa: F401
         from cmda_mm.utils import set_data_root
         cfg = Config.fromfile(args.config)

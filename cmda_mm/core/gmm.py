@@ -536,8 +536,7 @@ class GaussianMixture:
             if not ok:
                 raise ValueError('`state["covariances"]` are not positive definite')
         if 'covariances' not in tensors:
-            tensors['covariances'] = _covariances_from_precision_cholesky(tensors['precisions_cholesky'],
-                                                                           cov_type)
+            tensors['covariances'] = _covariances_from_precision_cholesky(tensors['precisions_cholesky'], cov_type)
         model.weights_ = weights.clone()
         model.means_ = means.clone()
         model.covariances_ = tensors['covariances'].clone()

@@ -1,6 +1,11 @@
 # Fashion products, language student: MiniLM-384 of the MASKED captions (no class word, so the student cannot read
 # the label), Base: MLP classifier. The image features (EfficientNet-Lite0) are the teacher of the CMDA variants.
-_base_ = ['../_base_/models/feature_mlp_cls.py', '../_base_/datasets/fashion_features.py', '../_base_/schedules/feature_sgd_30e.py', '../_base_/default_runtime.py']
+_base_ = [
+    '../_base_/models/feature_mlp_cls.py',
+    '../_base_/datasets/fashion_features.py',
+    '../_base_/schedules/feature_sgd_30e.py',
+    '../_base_/default_runtime.py',
+]
 _masked = 'features/fashion_minilm_l6_v2_caption_masked_fp16.npy'
 _pipeline = [
     dict(type='LoadFeatureRow', prefix='text', out_key='img'),

@@ -2,8 +2,6 @@
 import os.path as osp
 import sys
 
-import pytest
-
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'benchmarks'))
 
 from _fashion_grid import ROWS, FashionRun  # noqa: E402

@@ -12,8 +12,8 @@ sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__fi
 
 from _quality_grid import Run, hp_options, low_data_options, split_options  # noqa: E402
 from _quality_report import low_data_table, results_table, verdicts  # noqa: E402
-from _quality_stats import (best_by, eval_curve, fmt_ci, last_diagnostics, mean_ci,  # noqa: E402
-                            paired_diff, parse_final_metrics, parse_scalars, render_table)
+from _quality_stats import (best_by, eval_curve, fmt_ci, last_diagnostics, mean_ci, paired_diff,  # noqa: E402
+                            parse_final_metrics, parse_scalars, render_table)
 
 
 def test_mean_ci_matches_scipy():
@@ -49,7 +49,8 @@ def test_parse_scalars_curve_and_diagnostics(tmp_path):
     lines = [dict(lr=0.01, loss=2.0, cmda_pair_weight=0.1, epoch=1, iter=10, step=10),
              dict(**{'accuracy/top1': 20.0}, step=1),
              dict(lr=0.01, loss=1.5, cmda_pair_weight=0.3, cmda_dca_shift=0.02, epoch=2, iter=27, step=27),
-             dict(lr=0.01, loss=1.4, loss_contrastive=0.2, cmda_pair_weight=0.5, cmda_dca_shift=0.04, epoch=2, iter=34, step=34),
+             dict(lr=0.01, loss=1.4, loss_contrastive=0.2, cmda_pair_weight=0.5, cmda_dca_shift=0.04, epoch=2,
+                  iter=34, step=34),
              dict(**{'accuracy/top1': 25.5}, step=2)]
     path = tmp_path / 'scalars.json'
     path.write_text('\n'.join(json.dumps(x) for x in lines) + '\n\n')

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from fixtures_fashion import make_fashion
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
@@ -13,7 +14,6 @@ from mmpretrain.registry import DATASETS, MODELS
 import cmda_mm  # noqa: F401
 from cmda_mm.utils import set_data_root
 from fixtures import make_coco, make_karpathy, make_oxford, make_wiki
-from fixtures_fashion import make_fashion
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(p for p in glob.glob(str(REPO / 'configs' / '**' / '*.py'), recursive=True)

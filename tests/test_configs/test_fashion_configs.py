@@ -3,12 +3,12 @@ the paper's 224 px scale (for a GPU; here a couple of CPU iterations on 2-image 
 from pathlib import Path
 
 import pytest
+from fixtures_fashion import make_fashion
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 import cmda_mm  # noqa: F401
 from cmda_mm.utils import set_data_root
-from fixtures_fashion import make_fashion
 
 REPO = Path(__file__).resolve().parents[2]
 

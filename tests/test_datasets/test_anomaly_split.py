@@ -44,8 +44,8 @@ def test_eval_mode_hand_counted(wiki_root):
     # bank: 4 normal train pairs; normal: test art + biology (2); anomaly: test geography (2)
     assert ds.role_counts == dict(bank=4, normal=2, anomaly=2) and len(ds) == 8
     infos = [ds.get_data_info(i) for i in range(len(ds))]
-    assert [i['text_id'] for i in infos] == ['tr000', 'tr001', 'tr002', 'tr003', 'te000', 'te001', 'te002',
-                                              'te003']
+    assert [i['text_id'] for i in infos] == ['tr000', 'tr001', 'tr002', 'tr003',
+                                             'te000', 'te001', 'te002', 'te003']
     assert [i['role'] for i in infos] == ['bank'] * 4 + ['normal'] * 2 + ['anomaly'] * 2
     assert [i['is_anomaly'] for i in infos] == [False] * 6 + [True] * 2
     # features come from the right split (fixture rows encode their index: train i -> i, test i -> i)

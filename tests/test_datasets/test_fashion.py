@@ -4,11 +4,11 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from fixtures_fashion import FASHION_TYPES, make_fashion
 from mmengine.registry import init_default_scope
 
 from cmda_mm.datasets import FashionProductsDataset
 from cmda_mm.datasets.fashion import class_word_masker, fashion_classes, fashion_split, read_fashion_table
-from fixtures_fashion import FASHION_TYPES, make_fashion
 
 
 @pytest.fixture(scope='module')

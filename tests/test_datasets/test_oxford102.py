@@ -9,8 +9,9 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import DATASETS
 
-from cmda_mm.datasets import AnomalySplitDataset, PairedDataset
+from cmda_mm.datasets import AnomalySplitDataset
 from cmda_mm.datasets import Oxford102Dataset as _Oxford102
+from cmda_mm.datasets import PairedDataset
 from cmda_mm.datasets.transforms import LoadFeatureRow, RandomCaption
 from cmda_mm.utils import set_data_root
 from fixtures import OXFORD_IMAGE, OXFORD_TEXT, make_oxford

@@ -5,8 +5,7 @@ from mmengine.dataset import Compose, default_collate, pseudo_collate
 from mmpretrain.registry import TRANSFORMS
 from mmpretrain.structures import DataSample
 
-from cmda_mm.datasets import (HashedBagOfWords, LoadFeatureRow,
-                              PackPairedInputs, ShapesDemoDataset)
+from cmda_mm.datasets import HashedBagOfWords, LoadFeatureRow, PackPairedInputs, ShapesDemoDataset
 
 
 # ----------------------------------------------------------- HashedBagOfWords

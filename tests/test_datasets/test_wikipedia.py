@@ -12,8 +12,10 @@ def WikipediaDataset(*args, **kwargs):
     kwargs.setdefault('serialize_data', False)
     return _Wikipedia(*args, **kwargs)
 
-from fixtures import CATEGORIES, MINILM, TEST_LIST, TRAIN_LIST, make_wiki  # noqa: E402
+
 from scipy.io import savemat  # noqa: E402
+
+from fixtures import CATEGORIES, MINILM, TEST_LIST, TRAIN_LIST, make_wiki  # noqa: E402
 
 
 @pytest.fixture

@@ -206,6 +206,7 @@ def test_efficientnet_lite0_conversion_round_trips_every_tensor(tmp_path):
     import timm
     from mmengine.config import Config
     from mmpretrain.registry import MODELS
+
     import cmda_mm  # noqa: F401
     conv = load('effnet_converter', 'tools/model_converters/efficientnet_lite0_to_mmpretrain.py')
     source = torch.load(conv.package_weights_path(), map_location='cpu', weights_only=True)

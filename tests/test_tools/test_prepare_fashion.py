@@ -4,7 +4,6 @@ import os
 import os.path as osp
 
 import pytest
-
 from fixtures_fashion import load_prepare_fashion, make_fashion_release
 
 ARGS = ['--min-class-size', '3', '--fractions', '0.5', '0.25', '0.25', '--sizes', '32', '--no-features']

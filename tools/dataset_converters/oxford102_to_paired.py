@@ -16,8 +16,8 @@ import numpy as np
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))  # run from a checkout
 
-from cmda_mm.datasets.paired_records import group_table, write_converted  # noqa: E402
 from cmda_mm.datasets.oxford102 import load_oxford_records  # noqa: E402
+from cmda_mm.datasets.paired_records import group_table, write_converted  # noqa: E402
 
 
 def parse_args(argv=None):

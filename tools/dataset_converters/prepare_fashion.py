@@ -29,8 +29,7 @@ import numpy as np
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 sys.path.insert(0, REPO)  # the code of this checkout, not whichever one a shared venv points at
 
-from cmda_mm.datasets.fashion import (class_word_masker, fashion_classes, fashion_split,  # noqa: E402
-                                      read_fashion_table)
+from cmda_mm.datasets.fashion import class_word_masker, fashion_classes, fashion_split, read_fashion_table  # noqa: E402
 from cmda_mm.datasets.paired_records import group_table, write_converted  # noqa: E402
 
 TABLE = 'fashion_9k.tsv'
@@ -107,8 +106,8 @@ def main(argv=None):
         print(f'wrote {split_path}')
     counts = {s: np.bincount(labels[sides == s], minlength=len(classes)) for s in ('train', 'val', 'test')}
     print(group_table(classes, counts, sort_by='train'))
-    print(f'{len(classes)} classes, {len(rows)} images: ' + ', '.join(f'{s} {int(c.sum())}' for s, c in
-                                                                     counts.items()))
+    sizes = ', '.join(f'{s} {int(c.sum())}' for s, c in counts.items())
+    print(f'{len(classes)} classes, {len(rows)} images: {sizes}')
 
     for size in args.sizes:
         _resize_images([r['id'] for r in rows], osp.join(src, 'images'), osp.join(out, f'images_{size}'), size)

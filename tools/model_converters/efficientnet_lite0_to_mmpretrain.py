@@ -75,8 +75,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     state = load_converted(args.src)
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    torch.save(dict(state_dict=state, meta=dict(source=args.src or package_weights_path(), timm_model=TIMM_NAME,
-                                                 input='224x224 RGB scaled to [-1, 1]')), args.dst)
+    meta = dict(source=args.src or package_weights_path(), timm_model=TIMM_NAME, input='224x224 RGB scaled to [-1, 1]')
+    torch.save(dict(state_dict=state, meta=meta), args.dst)
     print(f'Wrote {len(state)} tensors to {args.dst}')
     return args.dst
 

@@ -9,6 +9,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor
 
 from ..data_preprocessors.multiview_preprocessor import CMDAMultiViewDataPreprocessor  # noqa: F401 (registers)
+from .cross_modal_towers import MIN_CMDA_BATCH, CrossModalTowersMixin
 from .feature_views import FeatureViews  # noqa: F401 (registers)
 
 __all__ = ['CMDAAnomalyDetector', 'nt_xent', 'soft_info_nce']
@@ -40,7 +41,6 @@ def soft_info_nce(query: Tensor, keys: Tensor, targets: Tensor, temperature: flo
     """
     log_prob = F.log_softmax((query @ keys.t()).div(temperature), dim=1)
     return -(targets.to(log_prob) * log_prob).sum(dim=1).mean()
-from .cross_modal_towers import MIN_CMDA_BATCH, CrossModalTowersMixin
 
 
 @MODELS.register_module()

@@ -1,13 +1,13 @@
 """Every algorithm runs the one CMDA step the same way: teacher and student embeddings in the right order,
 any batch size, and the paper's options (Eq. 8 online, the literal L_g sum)."""
 import pytest
+import test_cmda_anomaly as anomaly
+import test_cmda_captioner as captioner
+import test_cmda_classifier as classifier
 import torch
 from mmpretrain.registry import MODELS
 
 import cmda_mm  # noqa: F401
-import test_cmda_anomaly as anomaly
-import test_cmda_captioner as captioner
-import test_cmda_classifier as classifier
 
 
 def _classifier(b=8, backbone=None, **kwargs):
