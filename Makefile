@@ -25,7 +25,8 @@ LINT_PATHS := cmda_mm tools tests benchmarks configs setup.py
 # `make demo` is bit-reproducible run to run: one intra-op thread here, seed + deterministic kernels in the config.
 DEMO_THREADS ?= 1
 
-.PHONY: env venv shell lint demo test bench quality quality-quick speed clean-env
+.PHONY: env venv shell lint demo test bench quality quality-quick fashion-data quality-fashion quality-fashion-quick speed \
+	clean-env
 
 # Build the environment once per requirements hash (idempotent: the stamp is written last).
 $(READY): $(REQS)
@@ -73,6 +74,18 @@ quality: env
 
 quality-quick: env
 	$(VPY) benchmarks/quality.py --data-root $(WIKI) --quick --jobs 2 --resume
+
+# Fashion products (real photos + captions): prepare once, then the grid (~3 h on 2 cores) or its quick subset.
+FASHION_SRC ?= data/fashion
+FASHION ?= data/fashion_cmda
+fashion-data: env
+	$(VPY) tools/dataset_converters/prepare_fashion.py $(FASHION_SRC) --out $(FASHION)
+
+quality-fashion: fashion-data
+	OMP_NUM_THREADS=1 $(VPY) benchmarks/quality.py --dataset fashion --data-root $(FASHION) --jobs 2 --resume
+
+quality-fashion-quick: fashion-data
+	OMP_NUM_THREADS=1 $(VPY) benchmarks/quality.py --dataset fashion --data-root $(FASHION) --quick --jobs 2 --resume
 
 speed: env
 	$(VPY) benchmarks/speed.py
