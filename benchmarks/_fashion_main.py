@@ -228,11 +228,12 @@ def run_fashion(args, pool) -> None:
     def methods_of(row):
         ms = ROWS[row][2]
         return [m for m in ms if m in ('base', 'mixup', 'cmda')] if quick else ms
-    # the most informative runs first, so that an interrupted grid (--resume) has the main comparison
-    order = ['base', 'mixup', 'cmda', 'cmda-nodca', 'cmda-masked', 'cutmix', 'gt', 'pt', 'id']
+    # the most informative runs first, so that an interrupted grid (rerun with --resume) already holds the main
+    # comparison over every seed: Base / Mixup / CMDA, then the CMDA controls, then the single basic augmentations
+    tier = {'base': 0, 'mixup': 0, 'cmda': 0, 'cmda-nodca': 1, 'cmda-masked': 1}
     tests = [FashionRun('test', row, m, s, hp_of.get(row, {}) if m in CMDA_METHODS else {}, epochs=epochs)
-             for row in rows for s in seeds_of(row) for m in sorted(methods_of(row), key=order.index)]
-    tests.sort(key=lambda r: (r.seed, list(ROWS).index(r.row)))
+             for row in rows for s in seeds_of(row) for m in methods_of(row)]
+    tests.sort(key=lambda r: (tier.get(r.method, 2), r.seed, list(ROWS).index(r.row), ROWS[r.row][2].index(r.method)))
     test_recs = pool.run(tests)
 
     train_acc = train_accuracy(pool, test_recs)
