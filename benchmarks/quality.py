@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _quality_grid import HP_DEFAULT, HP_GRID, REPO, STUDENTS, TASKS, Run, execute  # noqa: E402
+from _quality_grid import HP_DEFAULT, HP_GRID, REPO, STUDENTS, TASKS, Run, execute, result_path  # noqa: E402
 from _quality_report import (LOW_DATA_METHODS, diagnostics_table, low_data_table, plot_ablation,  # noqa: E402
                              plot_convergence, plot_low_data, results_table, verdicts)
 from _quality_stats import best_by, mean_ci  # noqa: E402
@@ -60,6 +60,8 @@ def parse_args(argv=None):
     p.add_argument('--jobs', type=int, choices=[1, 2], default=1)
     p.add_argument('--work-root', default='/tmp/cmda_quality')
     p.add_argument('--resume', action='store_true', help='skip runs whose result file exists')
+    p.add_argument('--report-only', action='store_true',
+                   help='run nothing: write the report from the runs already finished (the rest count as missing)')
     p.add_argument('--low-data', type=float, nargs='*', default=[0.1, 0.25],
                    help='low-data regime: train fractions for Base/Mixup/CMDA classification (none: skip)')
     p.add_argument('--hp-epochs', type=int, default=50,
@@ -67,6 +69,7 @@ def parse_args(argv=None):
                         'the largest part of the grid, 50 keeps the full grid near 1.5 h on 2 cores')
     args = p.parse_args(argv)
     args.seeds_set = args.seeds is not None
+    args.resume = args.resume or args.report_only
     args.seeds = args.seeds or 5
     args.data_root = args.data_root or ('data/fashion_cmda' if args.dataset == 'fashion' else 'data/wikipedia')
     return args
@@ -86,6 +89,9 @@ class Pool:
     def run(self, runs: List[Run]) -> List[dict]:
         def one(run):
             t = time.time()
+            if self.args.report_only and not osp.exists(result_path(self.args.work_root, run)):
+                return dict(run_id=run.run_id, task=run.task, student=run.student, method=run.method,
+                            seed=run.seed, hp=run.hp, missing=True)  # not run: left out of every table
             rec = execute(run, self.args.work_root, self.data_root, resume=self.args.resume)
             metric = getattr(run, 'metric', None) or TASKS[run.task][1]
             status = rec.get('error') or f'{rec.get("metrics", {}).get(metric)}'
