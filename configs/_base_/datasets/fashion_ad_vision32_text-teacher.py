@@ -32,7 +32,7 @@ def _eval_loader(split):
         batch_size=256,
         num_workers=0,
         persistent_workers=False,
-    pin_memory=False,
+        pin_memory=False,
         dataset=dict(type='AnomalySplitDataset', mode='eval', normal_classes=None, anomaly_source='test',
                      dataset=dict(**fashion, split='train'), eval_dataset=dict(split=split), pipeline=test_pipeline),
         sampler=dict(type='DefaultSampler', shuffle=False),

@@ -14,35 +14,18 @@ train_pipeline = [
     dict(type='LoadFeatureRow', prefix='text', out_key='teacher'),
     dict(type='PackPairedInputs'),
 ]
-test_pipeline = train_pipeline
 
-train_dataloader = dict(
-    batch_size=128,
-    num_workers=0,
-    persistent_workers=False,
-    pin_memory=False,
-    dataset=dict(type=dataset_type, data_root=data_root, split='train', **features, pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    drop_last=True,
-    collate_fn=dict(type='default_collate'),
-)
-val_dataloader = dict(
-    batch_size=512,
-    num_workers=0,
-    persistent_workers=False,
-    pin_memory=False,
-    dataset=dict(type=dataset_type, data_root=data_root, split='val', **features, pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-)
+
+def _loader(split, batch_size, **kwargs):
+    """One dataloader over a split, student and teacher feature rows (workers 0: one CPU thread per run)."""
+    return dict(batch_size=batch_size, num_workers=0, persistent_workers=False, pin_memory=False,
+                dataset=dict(type=dataset_type, data_root=data_root, split=split, **features, pipeline=train_pipeline),
+                sampler=dict(type='DefaultSampler', shuffle=split == 'train'), collate_fn=dict(type='default_collate'),
+                **kwargs)
+
+
+train_dataloader = _loader('train', 128, drop_last=True)
+val_dataloader = _loader('val', 512)
 val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_dataloader = dict(
-    batch_size=512,
-    num_workers=0,
-    persistent_workers=False,
-    pin_memory=False,
-    dataset=dict(type=dataset_type, data_root=data_root, split='test', **features, pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-)
+test_dataloader = _loader('test', 512)
 test_evaluator = val_evaluator

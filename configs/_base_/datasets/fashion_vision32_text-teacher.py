@@ -21,34 +21,18 @@ train_pipeline = [
 ]
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackPairedInputs')]
 
-train_dataloader = dict(
-    batch_size=128,
-    num_workers=0,
-    persistent_workers=False,
-    pin_memory=False,
-    dataset=dict(type=dataset_type, data_root=data_root, split='train', text_features=text_features, **image,
-                 pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    drop_last=True,  # Base and every augmentation see the same batches
-    collate_fn=dict(type='default_collate'),
-)
-val_dataloader = dict(
-    batch_size=256,
-    num_workers=0,
-    persistent_workers=False,
-    pin_memory=False,
-    dataset=dict(type=dataset_type, data_root=data_root, split='val', **image, pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-)
+
+def _loader(split, pipeline, batch_size, **kwargs):
+    """One dataloader over a split (workers 0: each run of the grid is one CPU thread)."""
+    return dict(batch_size=batch_size, num_workers=0, persistent_workers=False, pin_memory=False,
+                dataset=dict(type=dataset_type, data_root=data_root, split=split, **image, pipeline=pipeline),
+                sampler=dict(type='DefaultSampler', shuffle=split == 'train'), collate_fn=dict(type='default_collate'),
+                **kwargs)
+
+
+train_dataloader = _loader('train', train_pipeline, 128, drop_last=True)  # Base and every augmentation: same batches
+train_dataloader['dataset']['text_features'] = text_features
+val_dataloader = _loader('val', test_pipeline, 256)
 val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_dataloader = dict(
-    batch_size=256,
-    num_workers=0,
-    persistent_workers=False,
-    pin_memory=False,
-    dataset=dict(type=dataset_type, data_root=data_root, split='test', **image, pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-)
+test_dataloader = _loader('test', test_pipeline, 256)
 test_evaluator = val_evaluator
