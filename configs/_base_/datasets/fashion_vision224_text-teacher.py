@@ -12,7 +12,11 @@ train_pipeline = [
     dict(type='LoadFeatureRow', prefix='text', out_key='teacher'),
     dict(type='PackPairedInputs'),
 ]
-test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackPairedInputs')]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadFeatureRow', prefix='text', out_key='teacher'),
+    dict(type='PackPairedInputs'),
+]
 _loader = dict(num_workers=8, persistent_workers=True)
 train_dataloader = dict(**_loader, dataset=dict(**image, pipeline=train_pipeline))
 val_dataloader = dict(**_loader, batch_size=128, dataset=dict(**image, pipeline=test_pipeline))

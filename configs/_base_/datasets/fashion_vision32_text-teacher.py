@@ -19,19 +19,23 @@ train_pipeline = [
     dict(type='LoadFeatureRow', prefix='text', out_key='teacher'),
     dict(type='PackPairedInputs'),
 ]
-test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackPairedInputs')]
+test_pipeline = [  # the teacher row too: the offline tools embed the training set through this pipeline
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadFeatureRow', prefix='text', out_key='teacher'),
+    dict(type='PackPairedInputs'),
+]
 
 
 def _loader(split, pipeline, batch_size, **kwargs):
     """One dataloader over a split (workers 0: each run of the grid is one CPU thread)."""
     return dict(batch_size=batch_size, num_workers=0, persistent_workers=False, pin_memory=False,
-                dataset=dict(type=dataset_type, data_root=data_root, split=split, **image, pipeline=pipeline),
+                dataset=dict(type=dataset_type, data_root=data_root, split=split, text_features=text_features, **image,
+                             pipeline=pipeline),
                 sampler=dict(type='DefaultSampler', shuffle=split == 'train'), collate_fn=dict(type='default_collate'),
                 **kwargs)
 
 
 train_dataloader = _loader('train', train_pipeline, 128, drop_last=True)  # Base and every augmentation: same batches
-train_dataloader['dataset']['text_features'] = text_features
 val_dataloader = _loader('val', test_pipeline, 256)
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = _loader('test', test_pipeline, 256)
