@@ -23,6 +23,7 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
+from .grouping import stratified_holdout
 from .transforms.loading import check_finite, read_npy
 
 __all__ = ['WikipediaDataset']
@@ -203,16 +204,8 @@ class WikipediaDataset(BaseDataset):
         return matrix
 
     def _val_mask(self, labels: np.ndarray) -> np.ndarray:
-        """Stratified, seeded val mask over the official train list."""
-        mask = np.zeros(len(labels), dtype=bool)
-        for cls in np.unique(labels):
-            members = np.flatnonzero(labels == cls)
-            rng = np.random.default_rng([self.val_seed, int(cls)])
-            n_val = int(round(len(members) * self.val_fraction))
-            n_val = min(max(n_val, 1), len(members) - 1) \
-                if len(members) > 1 else 0
-            mask[rng.permutation(members)[:n_val]] = True
-        return mask
+        """Stratified, seeded val mask over the official train list (the datasets' one stratified split)."""
+        return stratified_holdout(labels, self.val_fraction, self.val_seed)
 
     def load_data_list(self) -> List[dict]:
         """Read the list, the feature rows and optionally the articles."""

@@ -137,3 +137,17 @@ def test_pipeline_over_shapes_demo_collates():
     assert samples[0].attributes['size'] in ('small', 'large')
     labels = torch.cat([s.gt_label for s in samples]).tolist()
     assert labels == ds.get_gt_labels()[:4].tolist()
+
+
+def test_hashed_bag_of_words_char_ngrams_for_any_language():
+    from cmda_mm.datasets.transforms import HashedBagOfWords
+    char = HashedBagOfWords(dim=512, ngram_range=(2, 4), analyzer='char_wb')
+    word = HashedBagOfWords(dim=512)
+    assert char.ngrams(['chat']) == [' c', 'ch', 'ha', 'at', 't ', ' ch', 'cha', 'hat', 'at ', ' cha', 'chat', 'hat ']
+    a, b = char.featurize('猫がソファで寝ている'), char.featurize('猫がソファで寝ていた')  # no spaces: one "word"
+    assert float(a @ b) > 0.7  # nearly the same sentence shares most character n-grams
+    assert float(word.featurize('猫がソファで寝ている') @ word.featurize('猫がソファで寝ていた')) == 0.0
+    x, y = char.featurize('une chemise bleue'), char.featurize('une chemises bleues')
+    assert float(x @ y) > float(word.featurize('une chemise bleue') @ word.featurize('une chemises bleues'))
+    with pytest.raises(ValueError, match="analyzer must be 'word' or 'char_wb'"):
+        HashedBagOfWords(analyzer='char')

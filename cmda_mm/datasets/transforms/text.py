@@ -32,7 +32,11 @@ def _describe_sample(results: dict) -> str:
 
 @TRANSFORMS.register_module()
 class HashedBagOfWords(BaseTransform):
-    """Hash the word n-grams of a caption into an L2-normalised vector.
+    """Hash the word (or character) n-grams of a caption into an L2-normalised vector.
+
+    ``analyzer='char_wb'`` hashes character n-grams inside word boundaries (each word padded with one space, as
+    scikit-learn's ``char_wb``): the choice for captions in languages whose words the English tokenizers do not
+    know, or without spaces between words (``ngram_range=(2, 4)`` is a good start there).
 
     **Required Keys:** ``key`` (a non-empty string).
 
@@ -43,7 +47,8 @@ class HashedBagOfWords(BaseTransform):
         out_key (str): Key of the output vector. Defaults to 'teacher'.
         dim (int): Number of hash buckets. Defaults to 256.
         ngram_range (Tuple[int, int]): Smallest and largest n-gram size,
-            both inclusive. Defaults to (1, 2).
+            both inclusive (words, or characters with ``analyzer='char_wb'``). Defaults to (1, 2).
+        analyzer (str): 'word' (default) or 'char_wb' (character n-grams within words).
         lowercase (bool): Lowercase the text first. Defaults to True.
         normalize (bool): Divide by the L2 norm. Defaults to True.
         signed (bool): Give each n-gram a pseudo-random sign (from a second
@@ -58,7 +63,10 @@ class HashedBagOfWords(BaseTransform):
                  ngram_range: Tuple[int, int] = (1, 2),
                  lowercase: bool = True,
                  normalize: bool = True,
-                 signed: bool = False):
+                 signed: bool = False,
+                 analyzer: str = 'word'):
+        if analyzer not in ('word', 'char_wb'):
+            raise ValueError(f"analyzer must be 'word' or 'char_wb', got {analyzer!r}.")
         lo, hi = (int(n) for n in ngram_range)
         if not 1 <= lo <= hi:
             raise ValueError(f'ngram_range must satisfy 1 <= min <= max, '
@@ -72,6 +80,7 @@ class HashedBagOfWords(BaseTransform):
         self.lowercase = lowercase
         self.normalize = normalize
         self.signed = signed
+        self.analyzer = analyzer
 
     def tokenize(self, text: str) -> List[str]:
         """Split a text into word tokens."""
@@ -80,8 +89,11 @@ class HashedBagOfWords(BaseTransform):
         return WORD_RE.findall(text)
 
     def ngrams(self, tokens: List[str]) -> List[str]:
-        """All n-grams of ``tokens`` with n in ``ngram_range``."""
+        """All n-grams of ``tokens`` with n in ``ngram_range`` (characters of each padded word for 'char_wb')."""
         lo, hi = self.ngram_range
+        if self.analyzer == 'char_wb':
+            return [word[i:i + n] for word in (f' {t} ' for t in tokens) for n in range(lo, hi + 1)
+                    for i in range(len(word) - n + 1)]
         return [
             ' '.join(tokens[i:i + n]) for n in range(lo, hi + 1)
             for i in range(len(tokens) - n + 1)
@@ -95,7 +107,7 @@ class HashedBagOfWords(BaseTransform):
         """
         grams = self.ngrams(self.tokenize(text))
         if not grams:
-            raise ValueError(f'text {text!r} has no word n-gram in '
+            raise ValueError(f'text {text!r} has no {self.analyzer} n-gram in '
                              f'ngram_range={self.ngram_range}')
         vec = np.zeros(self.dim, dtype=np.float64)
         for gram in grams:

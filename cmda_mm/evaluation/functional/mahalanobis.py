@@ -22,6 +22,8 @@ import torch
 from sklearn.covariance import ledoit_wolf_shrinkage as sk_ledoit_wolf_shrinkage
 from torch import Tensor
 
+from cmda_mm.core.kmeans import kmeans  # the one k-means (k-means++ seeding, Lloyd)
+
 __all__ = ['MahalanobisScorer', 'kmeans', 'ledoit_wolf_shrinkage', 'COVARIANCES']
 
 COVARIANCES = ('pinv', 'shrinkage', 'ledoit_wolf')
@@ -38,48 +40,6 @@ def _as_matrix(x: ArrayLike, name: str) -> Tensor:
     if not bool(torch.isfinite(x).all()):
         raise ValueError(f'{name} contains NaN or Inf values')
     return x
-
-
-def kmeans(x: Tensor, n_clusters: int, n_init: int = 5, max_iter: int = 300, tol: float = 1e-8,
-           seed: int = 0) -> Tuple[Tensor, Tensor]:
-    """Lloyd's k-means with k-means++ seeding; the best of ``n_init`` runs (lowest inertia).
-
-    Args:
-        x (Tensor): (N, D) points.
-        n_clusters (int): k, at most N.
-        n_init (int): restarts. Defaults to 5.
-        max_iter (int): Lloyd iterations per run. Defaults to 300.
-        tol (float): stop when no center moves more than this (squared). Defaults to 1e-8.
-        seed (int): seed of the seeding. Defaults to 0.
-
-    Returns:
-        Tuple[Tensor, Tensor]: centers (k, D) and the cluster of every point (N,).
-    """
-    num = x.shape[0]
-    if not 1 <= n_clusters <= num:
-        raise ValueError(f'n_clusters must lie in [1, {num}] (the number of points), got {n_clusters}')
-    gen = torch.Generator().manual_seed(seed)
-    best = (float('inf'), None, None)
-    for _ in range(max(1, n_init)):
-        centers = x[torch.randint(num, (1, ), generator=gen)]
-        for _ in range(1, n_clusters):  # k-means++: next center drawn with probability ~ D(x)^2
-            d2 = torch.cdist(x, centers).pow(2).min(dim=1).values
-            probs = d2 / d2.sum() if d2.sum() > 0 else torch.full_like(d2, 1.0 / num)
-            centers = torch.cat([centers, x[torch.multinomial(probs, 1, generator=gen)]])
-        for _ in range(max_iter):
-            labels = torch.cdist(x, centers).argmin(dim=1)
-            counts = torch.bincount(labels, minlength=n_clusters).to(x.dtype)
-            sums = torch.zeros_like(centers).index_add_(0, labels, x)
-            new = torch.where(counts[:, None] > 0, sums / counts.clamp(min=1)[:, None], centers)
-            shift = (new - centers).pow(2).sum(dim=1).max()
-            centers = new
-            if shift <= tol:
-                break
-        labels = torch.cdist(x, centers).argmin(dim=1)
-        inertia = float((x - centers[labels]).pow(2).sum())
-        if inertia < best[0]:
-            best = (inertia, centers, labels)
-    return best[1], best[2]
 
 
 def ledoit_wolf_shrinkage(x: Tensor) -> float:
