@@ -317,11 +317,14 @@ class CrossModalMixer(nn.Module):
             index (Tensor): (B,) dataset indices of the batch, in ``[0, cache_size)``.
             teacher (Tensor, optional): (B, D) teacher embeddings of the batch.
             student (Tensor, optional): (B, D) student embeddings of the batch; only ``rows`` are stored.
-            rows (Tensor, optional): (K,) the batch rows whose student embedding is a real sample's (in
-                ``mode='replace'`` the mixed rows are not); None stores all.
+            rows (Tensor, optional): (K,) index or (B,) bool mask of the batch rows whose student embedding is
+                a real sample's (in ``mode='replace'`` the mixed rows are not); None stores all. These are also
+                recorded in the DCA memory bank.
         """
         if not self.cached:
             raise ValueError('`update_cache` needs `cache_size` (the number of training samples)')
+        if self.training and student is not None:  # the DCA memory bank: real samples only
+            self.record(student if rows is None else student[rows])
         index = index.to(self.cache_teacher_seen.device).long()
         for kind, emb, idx in (('teacher', teacher, index), ('student', student, index)):
             if emb is None:
