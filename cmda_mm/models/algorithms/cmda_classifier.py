@@ -140,7 +140,11 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
         if any('sample_idx' not in s for s in data_samples):
             raise ValueError('cached CMDA (`cmda.cache_size`) needs `sample_idx` in every data sample\'s metainfo '
                              '(PackPairedInputs keeps it from the dataset)')
-        index = torch.tensor([int(s.sample_idx) for s in data_samples], device=inputs.device)
+        sample_idx = [int(s.sample_idx) for s in data_samples]  # host values: checked without a device sync
+        if min(sample_idx) < 0 or max(sample_idx) >= self.mixer.cache_size:
+            raise ValueError(f'`sample_idx` {max(sample_idx)} is outside the cache: set `cmda.cache_size` to the '
+                             f'training set\'s length (> {max(sample_idx)}), got {self.mixer.cache_size}')
+        index = torch.tensor(sample_idx, device=inputs.device)
         labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
         targets = self._targets(data_samples, num_classes=getattr(self.head, 'num_classes', None), device=inputs.device)
         new = self.mixer.augment_cached(inputs, index, targets, labels) if inputs.shape[0] >= MIN_CMDA_BATCH \
