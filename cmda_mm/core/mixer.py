@@ -294,12 +294,13 @@ class CrossModalMixer(nn.Module):
     def _gate(self, teacher: Tensor, student: Tensor) -> bool:
         """Count a training batch, update the alignment EMA; whether this batch may be mixed."""
         self.iters += 1
-        if self.align_threshold is not None and not self.gate_open:
+        if self.align_threshold is not None:  # the EMA keeps updating (logged), read on the host while closed
             scores = teacher.float() @ student.float().t()
             aligned = (scores.argmax(1) == torch.arange(scores.shape[0], device=scores.device)).float().mean()
             m = self.align_momentum
             self.align_ema.mul_(m).add_((1 - m) * aligned.to(self.align_ema.device))
-            self.gate_open = bool(self.align_ema >= self.align_threshold)  # a host read, only while closed
+            if not self.gate_open:
+                self.gate_open = bool(self.align_ema >= self.align_threshold)  # a host read: only while closed
         return self.iters > self.warmup_iters and self.gate_open
 
     # ---- the embedding cache (CMDA at Mixup's cost) -----------------------------------------------------
