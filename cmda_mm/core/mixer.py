@@ -311,33 +311,40 @@ class CrossModalMixer(nn.Module):
 
     @torch.no_grad()
     def update_cache(self, index: Tensor, teacher: Optional[Tensor] = None, student: Optional[Tensor] = None,
-                     rows: Optional[Tensor] = None) -> None:
+                     real: Optional[Tensor] = None) -> None:
         """Store detached embeddings by dataset index (the samples' ``sample_idx``).
 
         Args:
             index (Tensor): (B,) dataset indices of the batch, in ``[0, cache_size)``.
             teacher (Tensor, optional): (B, D) teacher embeddings of the batch.
-            student (Tensor, optional): (B, D) student embeddings of the batch; only ``rows`` are stored.
-            rows (Tensor, optional): (K,) index or (B,) bool mask of the batch rows whose student embedding is
-                a real sample's (in ``mode='replace'`` the mixed rows are not); None stores all. These are also
-                recorded in the DCA memory bank.
+            student (Tensor, optional): (B, D) student embeddings of the batch; only ``real`` rows are stored.
+            real (Tensor, optional): (B,) bool, the rows whose student embedding is a real sample's (in
+                ``mode='replace'`` the mixed rows are not); None: all. Masked writes, no host sync. The real
+                rows are also recorded in the DCA memory bank.
         """
         if not self.cached:
             raise ValueError('`update_cache` needs `cache_size` (the number of training samples)')
+        if real is not None and (real.dtype != torch.bool or real.shape != index.shape):
+            raise ValueError(f'`real` must be a bool mask like `index` {tuple(index.shape)}, got '
+                             f'{real.dtype} {tuple(real.shape)}')
         if self.training and student is not None:  # the DCA memory bank: real samples only
-            self.record(student if rows is None else student[rows])
+            self.record(student if real is None else student[real])
         index = index.to(self.cache_teacher_seen.device).long()
-        for kind, emb, idx in (('teacher', teacher, index), ('student', student, index)):
+        for kind, emb in (('teacher', teacher), ('student', student)):
             if emb is None:
                 continue
             emb = emb.detach().float()
-            if rows is not None and kind == 'student':
-                emb, idx = emb[rows], idx[rows]
             name = f'cache_{kind}'
             if getattr(self, name).numel() == 0:  # lazy allocation at the first update
                 setattr(self, name, emb.new_zeros(self.cache_size, emb.shape[1]))
-            getattr(self, name).index_copy_(0, idx, emb)
-            getattr(self, f'{name}_seen').index_fill_(0, idx, True)
+            cache, seen = getattr(self, name), getattr(self, f'{name}_seen')
+            if kind == 'student' and real is not None:  # keep the cached value where the row was mixed
+                mask = real.to(index.device)
+                cache.index_copy_(0, index, torch.where(mask.view(-1, 1), emb.to(cache.device), cache[index]))
+                seen.index_copy_(0, index, seen[index] | mask)
+            else:
+                cache.index_copy_(0, index, emb.to(cache.device))
+                seen.index_fill_(0, index, True)
 
     def augment_cached(self,
                        inputs: Tensor,
@@ -349,7 +356,9 @@ class CrossModalMixer(nn.Module):
         teacher; a student embedding is refreshed whenever its sample is not mixed), so that ``mode='replace'``
         needs one forward of B rows — CMDA at Mixup's cost. The algorithm replaces ``inputs[rows]`` by
         ``inputs`` of the result, forwards once, and calls :meth:`update_cache` with the fresh embeddings
-        (student: the rows not mixed).
+        (student: the real rows — those not selected, and selected rows that stayed their own sample, i.e.
+        whose weight on the pair is 1). A sample's student embedding is thus refreshed whenever it is drawn
+        as a real row (at least with probability 1 − p per epoch); its teacher embedding every epoch.
 
         Fallback for samples not cached yet: a column without a cached student embedding is never a partner;
         a row whose own teacher or student embedding is not cached stays its own sample (weight 1 on the pair,

@@ -214,9 +214,22 @@ def test_cache_fallback_for_samples_not_seen():
     teacher, student, _ = _clustered(8)
     mixer = CrossModalMixer(fraction=1.0, dca=False, mode='replace', cache_size=8, top_k=None)
     index = torch.arange(8)
-    mixer.update_cache(index, teacher, student, rows=torch.arange(4))  # students 4..7 not seen
+    mixer.update_cache(index, teacher, student, real=torch.arange(8) < 4)  # students 4..7 not seen
     new = mixer.augment_cached(torch.randn(8, 3), index)
     w = new.weights
     assert (w[:4, 4:] == 0).all()  # students not cached are never partners
     torch.testing.assert_close(w[4:], torch.eye(8)[4:])  # rows not cached stay their own sample
     assert (w[:4, :4] > 0).sum() > 4  # cached rows do mix
+
+
+def test_cache_keeps_the_old_student_embedding_of_mixed_rows():
+    teacher, student, _ = _clustered(8)
+    mixer = CrossModalMixer(mode='replace', cache_size=8)
+    index = torch.arange(8)
+    mixer.update_cache(index, teacher, student)
+    mixed = torch.arange(8) >= 6
+    mixer.update_cache(index, teacher, -student, real=~mixed)
+    torch.testing.assert_close(mixer.cache_student[:6], -student[:6])
+    torch.testing.assert_close(mixer.cache_student[6:], student[6:])  # a mixed row's embedding is not its own
+    with pytest.raises(ValueError, match='real'):
+        mixer.update_cache(index, teacher, student, real=torch.arange(8))

@@ -125,8 +125,9 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
         """CMDA at Mixup's cost: mix first (weights from the embedding cache), then one forward of B rows.
 
         ``inputs[rows]`` are replaced by their new samples (``mode='replace'``); the task loss sees all B rows,
-        the contrastive loss (Eq. 7/8) the rows that stayed real (all rows when fewer than 2 stayed), and the
-        cache stores the fresh teacher embeddings of every row and the student embeddings of the real rows.
+        the contrastive loss (Eq. 7/8) the real rows (those not mixed; all rows when fewer than 2 rows were left
+        unselected), and the cache stores the fresh teacher embeddings of every row and the student embeddings
+        of the real rows.
 
         Args:
             inputs (Tensor): (B, ...) student inputs.
@@ -155,9 +156,10 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
             rows = new.rows.to(inputs.device)
             inputs = inputs.index_copy(0, rows, new.inputs)
             targets = targets.index_copy(0, rows, new.targets.to(targets.dtype))
-            if inputs.shape[0] - rows.numel() >= MIN_CMDA_BATCH:
-                real = torch.ones(inputs.shape[0], dtype=torch.bool, device=inputs.device)
-                real[rows] = False
+            # real rows: not selected, or selected but left as their own sample (not cached yet); no host sync
+            real = torch.ones(inputs.shape[0], dtype=torch.bool, device=inputs.device)
+            real[rows] = new.weights.gather(1, rows.view(-1, 1).to(new.weights.device)).view(-1).to(
+                inputs.device) >= 1
             losses.update({f'cmda_{k}': v for k, v in new.diagnostics.items()})
         feats = self.extract_feat(inputs)
         scores = self.head(feats)
@@ -165,9 +167,9 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
             losses['loss_contrastive'] = self._idle_towers_loss(inputs.device)
         else:
             z_s, z_t = self.embed(feats, teacher)
-            pick = slice(None) if real is None else real
+            pick = slice(None) if real is None or inputs.shape[0] - rows.numel() < MIN_CMDA_BATCH else real
             losses['loss_contrastive'] = self.contrastive_loss([z_s[pick], z_t[pick]], labels[pick])
-            self.mixer.update_cache(index, z_t, z_s, rows=real)
+            self.mixer.update_cache(index, z_t, z_s, real=real)
         losses['loss_cls'] = self.head.loss_module(scores, targets.to(scores.dtype), avg_factor=scores.size(0))
         return losses
 

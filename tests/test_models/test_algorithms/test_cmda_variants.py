@@ -58,6 +58,9 @@ def test_cached_cmda_forwards_b_rows_once_and_fills_the_cache(monkeypatch):
     assert calls == [8]  # one forward of B rows (fresh CMDA: two forwards)
     assert 'cmda_pair_weight' in losses and torch.isfinite(losses['loss_cls'] + losses['loss_contrastive'])
     sum(losses[k] for k in ('loss_cls', 'loss_contrastive')).backward()
+    # rows selected before their sample was cached stay real: their student embeddings are stored too
+    model(**model.data_preprocessor(batch(range(8, 16)), True), mode='loss')
+    assert mixer.cache_student_seen.all()
     # the default (fresh-embedding) replace mode forwards twice
     fresh = build(model_cfg(cmda=dict(fraction=0.5, mode='replace', dca=False)))
     calls = _spy_forward(fresh, monkeypatch)
