@@ -18,7 +18,8 @@ configure CMDA and it builds and holds this module (``preprocessor.cmda``, like 
 cannot mix — the weights need the model's embeddings — so the algorithms call it (``model.mixer``).
 
 State kept between batches: the fitted Gaussian mixture (as buffers, so checkpoints and resume carry it), the
-memory bank, and the row-selection generator (its state travels in checkpoints).
+memory bank, the row-selection generator (its state travels in checkpoints), the gate's batch count and latch
+(in checkpoints), the alignment EMA and the embedding cache (buffers).
 
 Variants (issue 16, ``docs/variants.md``; each one option, default = the paper's step): the alignment gate
 (``warmup_iters``, ``align_threshold``), the mixing strength (``pair_weight``), the partner choice
@@ -273,7 +274,8 @@ class CrossModalMixer(nn.Module):
 
         Returns:
             MixedBatch | None: the new samples, or None when this batch is not mixed (``fraction`` 0,
-            ``active`` False, fewer than 2 samples, or ``round(fraction · B) == 0``).
+            ``active`` False, fewer than 2 samples, ``round(fraction · B) == 0``, or, in training, the
+            alignment gate closed: within ``warmup_iters`` or below ``align_threshold``).
         """
         student = student.detach()
         if self.training:
