@@ -2,8 +2,10 @@
 
 Measured in one run on this machine (as ratios, so machines compare):
 
-1. Step time (``model.train_step``: preprocessor + forward + backward + SGD step) of Base, Mixup, CMDA p=0.5
-   and CMDA p=1.0 (DCA on, a fitted mixture in the buffers) for the same model and batch: ResNet-18
+1. Step time (``model.train_step``: preprocessor + forward + backward + SGD step) of Base, Mixup, CMDA p=0.5,
+   CMDA p=1.0 (DCA on, a fitted mixture in the buffers) and CMDA cached replace (p=0.5, weights from the
+   per-sample embedding cache, filled by the warm-up rounds; one forward of B rows) for the same model and
+   batch: ResNet-18
    (CIFAR stem) at 32 px, B=32, and the Wikipedia MLP towers at B=128. Variants are interleaved round by round
    so drift in the machine's load hits all of them alike; the median is reported.
 2. The mix op vs a per-sample Python loop (from ``bench_core``).
@@ -14,6 +16,7 @@ Measured in one run on this machine (as ratios, so machines compare):
 Usage::
 
     python benchmarks/speed.py [--steps 20] [--out benchmarks/results/speed.md]
+    python benchmarks/speed.py --settings resnet18-32px-B32 --steps-only --out /tmp/speed.md  # step times only
 """
 import argparse
 import copy
@@ -46,7 +49,9 @@ VARIANTS = {
     'Towers p=0': dict(teacher=True, cmda=0.0, mixup=False),
     'CMDA p=0.5': dict(teacher=True, cmda=0.5, mixup=False),
     'CMDA p=1.0': dict(teacher=True, cmda=1.0, mixup=False),
+    'CMDA cached replace': dict(teacher=True, cmda=0.5, mixup=False, cached=True),
 }
+CACHED = 'CMDA cached replace'
 
 
 def build(setting: dict, variant: dict):
@@ -68,6 +73,8 @@ def build(setting: dict, variant: dict):
         pre.pop('cmda', None)
     else:
         pre['cmda'] = dict(pre['cmda'], fraction=variant['cmda'])
+        if variant.get('cached'):  # the batch's sample_idx are 0..B-1
+            pre['cmda'].update(mode='replace', cache_size=setting['batch'])
     if variant['mixup']:
         m['train_cfg'] = dict(augments=dict(type='Mixup', alpha=0.25))
     torch.manual_seed(0)
@@ -92,7 +99,8 @@ def batch(setting: dict, seed: int = 0):
     teacher = torch.rand(b, setting['teacher'], generator=g)
     labels = torch.randint(setting['classes'], (b, ), generator=g)
     return dict(inputs=dict(student=student, teacher=teacher),
-                data_samples=[DataSample().set_gt_label(int(y)) for y in labels])
+                data_samples=[DataSample(metainfo=dict(sample_idx=i)).set_gt_label(int(y))
+                              for i, y in enumerate(labels)])
 
 
 def step_times(setting: dict, steps: int) -> dict:
@@ -189,6 +197,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--steps', type=int, default=20, help='timed steps per variant')
     parser.add_argument('--no-memory', action='store_true', help='skip the per-variant peak memory runs')
+    parser.add_argument('--settings', nargs='+', choices=sorted(SETTINGS), default=list(SETTINGS),
+                        help='time these settings only (default: all)')
+    parser.add_argument('--steps-only', action='store_true',
+                        help='step times only: skip peak memory, the DCA fit and the mix-op sections')
     parser.add_argument('--out', default=osp.join(REPO, 'benchmarks', 'results', 'speed.md'))
     args = parser.parse_args()
     import bench_core
@@ -196,37 +208,40 @@ def main() -> None:
     lines = ['# Speed: Base vs Mixup vs CMDA', '',
              f'{datetime.date.today()}, {platform.processor() or platform.machine()}, '
              f'{torch.get_num_threads()} threads, torch {torch.__version__}. Command: '
-             f'`python benchmarks/speed.py --steps {args.steps}`.', '',
+             f'`python benchmarks/speed.py {" ".join(sys.argv[1:])}`.', '',
              '## 1. Training step time (median ms) and ratios', '',
              '`Towers p=0` is the CMDA model (teacher tower, projectors, contrastive loss) with p = 0: it '
              'separates what the common latent space costs from what the augmentation (weights, DCA, mix, '
              'forward of the new samples) costs. `Base, 1.5·B` is Base on 1.5× the batch: the same number of '
              'rows through the network as CMDA p = 0.5 in append mode, i.e. the floor of its cost.', '',
              '| setting | ' + ' | '.join(VARIANTS) + ' | CMDA p=0.5 / Base | CMDA p=0.5 / Mixup | '
-             f'CMDA p=1.0 / Base | CMDA p=0.5 / Towers p=0 | {FLOOR} | CMDA p=0.5 / ({FLOOR}) |',
-             '|---' * (len(VARIANTS) + 7) + '|']
+             f'CMDA p=1.0 / Base | CMDA p=0.5 / Towers p=0 | {FLOOR} | CMDA p=0.5 / ({FLOOR}) | '
+             f'{CACHED} / Mixup |',
+             '|---' * (len(VARIANTS) + 8) + '|']
     mem = {}
-    for name, setting in SETTINGS.items():
+    for name in args.settings:
+        setting = SETTINGS[name]
         print(f'timing {name} ...', flush=True)
         t = step_times(setting, args.steps)
         lines.append(f'| {name} | ' + ' | '.join(f'{t[v]:.1f}' for v in VARIANTS) +
                      f" | {t['CMDA p=0.5'] / t['Base']:.2f}× | {t['CMDA p=0.5'] / t['Mixup']:.2f}× | "
                      f"{t['CMDA p=1.0'] / t['Base']:.2f}× | {t['CMDA p=0.5'] / t['Towers p=0']:.2f}× | "
-                     f"{t[FLOOR]:.1f} | {t['CMDA p=0.5'] / t[FLOOR]:.2f}× |")
+                     f"{t[FLOOR]:.1f} | {t['CMDA p=0.5'] / t[FLOOR]:.2f}× | {t[CACHED] / t['Mixup']:.2f}× |")
         print(lines[-1], flush=True)
-        if not args.no_memory:
+        if not args.no_memory and not args.steps_only:
             mem[name] = peak_memory(name)
-    lines += ['', 'Targets: CMDA p=0.5 ≤ 1.6× Base and ≤ 1.5× Mixup.', '']
+    lines += ['', f'Targets: CMDA p=0.5 ≤ 1.6× Base and ≤ 1.5× Mixup; {CACHED} ≤ 1.1× Mixup.', '']
     if mem:
         lines += ['## 2. Peak memory of a training step (MB of peak RSS above the RSS after a warm-up step)', '',
                   '| setting | ' + ' | '.join(VARIANTS) + ' |', '|---' * (len(VARIANTS) + 1) + '|']
         lines += [f'| {n} | ' + ' | '.join(f'{m[v]:.0f}' for v in VARIANTS) + ' |' for n, m in mem.items()]
         lines.append('')
-    lines += ['## 3. DCA epoch-end fit: our GaussianMixture vs scikit-learn (same embeddings, same CPU)', '']
-    lines += dca_fit_rows() + ['', 'Target: ≥ 5× faster than scikit-learn for full covariance.', '']
-    mix_lines = bench_core.bench_mix()
-    mix_lines[0] = mix_lines[0].replace('## 1.', '## 4.', 1)
-    lines += mix_lines
+    if not args.steps_only:
+        lines += ['## 3. DCA epoch-end fit: our GaussianMixture vs scikit-learn (same embeddings, same CPU)', '']
+        lines += dca_fit_rows() + ['', 'Target: ≥ 5× faster than scikit-learn for full covariance.', '']
+        mix_lines = bench_core.bench_mix()
+        mix_lines[0] = mix_lines[0].replace('## 1.', '## 4.', 1)
+        lines += mix_lines
     text = '\n'.join(lines) + '\n'
     print(text)
     if osp.exists(args.out):  # hand-written analysis below the marker survives a regeneration

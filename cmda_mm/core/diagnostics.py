@@ -27,7 +27,8 @@ def weight_diagnostics(weights: Tensor,
 
     Returns:
         dict: scalar tensors (no host sync; the logger reads them): ``max_weight`` (mean largest weight per
-        row), ``pair_weight`` (mean weight on the own pair),
+        row), ``pair_weight`` (mean weight on the own pair) and ``pair_weight_std`` (its spread over the rows:
+        with the mean, what ``MatchedMixup`` fits its λ distribution to),
         ``pair_is_top`` (share of rows whose largest weight is the pair), ``effective_n`` (mean 1/Σw²),
         and when given ``same_class_weight`` (mean weight on samples of the pair's class) and
         ``dca_shift`` (mean total variation ½Σ|W − W_ref|).
@@ -39,6 +40,7 @@ def weight_diagnostics(weights: Tensor,
     out = dict(
         max_weight=w.max(1).values.mean(),
         pair_weight=w.gather(1, pair).mean(),
+        pair_weight_std=w.gather(1, pair).std(unbiased=False),
         pair_is_top=(w.argmax(1, keepdim=True) == pair).float().mean(),
         effective_n=(1.0 / w.pow(2).sum(1)).mean())
     if labels is not None:

@@ -18,7 +18,14 @@ configure CMDA and it builds and holds this module (``preprocessor.cmda``, like 
 cannot mix — the weights need the model's embeddings — so the algorithms call it (``model.mixer``).
 
 State kept between batches: the fitted Gaussian mixture (as buffers, so checkpoints and resume carry it), the
-memory bank, and the row-selection generator (its state travels in checkpoints).
+memory bank, the row-selection generator (its state travels in checkpoints), the gate's batch count and latch
+(in checkpoints), the alignment EMA and the embedding cache (buffers).
+
+Variants (issue 16, ``docs/variants.md``; each one option, default = the paper's step): the alignment gate
+(``warmup_iters``, ``align_threshold``), the mixing strength (``pair_weight``), the partner choice
+(``partners``: teacher / same_class / random control), hard DCA gating (``dca_mode='hard'``) and weights from a
+per-sample embedding cache (``cache_size``: :meth:`augment_cached`, the mix before the forward, one forward of B
+rows in ``mode='replace'``).
 
 Tiny batches: a batch smaller than 2 samples, or one where ``round(fraction · B) == 0``, is not mixed
 (:meth:`augment` returns None); otherwise at least 2 new samples are made, so BatchNorm never sees one.
@@ -31,15 +38,18 @@ from typing import Dict, List, NamedTuple, Optional
 import torch
 from torch import Tensor, nn
 
-from .dca import apply_dca, dca_weights, fit_dca, validate_components
+from .dca import DCA_MODES, apply_dca, dca_weights, fit_dca, validate_components
 from .diagnostics import weight_diagnostics
 from .gmm import _COVARIANCE_TYPES, GaussianMixture
 from .mixing import mix, select_rows, soft_targets
+from .variants import (PARTNERS, floor_pair_weight, random_partners, same_class_mask, sample_pair_weights,
+                       set_pair_weight, validate_pair_weight)
 from .weights import NORMALIZATIONS, inter_modal_weights, validate_temperature, validate_top_k
 
 __all__ = ['CrossModalMixer', 'MixPlan', 'MixedBatch', 'run_seed']
 
 _GMM_BUFFERS = ('weights', 'means', 'precisions_cholesky')
+_CACHE_BUFFERS = ('cache_teacher', 'cache_student', 'cache_teacher_seen', 'cache_student_seen')
 
 
 class MixPlan(NamedTuple):
@@ -82,6 +92,24 @@ class CrossModalMixer(nn.Module):
             the run's seed (:func:`run_seed`), so every ``randomness.seed`` mixes other rows.
         debug (bool): check values on every batch (finite embeddings, ...); each check is a host sync on a
             GPU. Defaults to False.
+        warmup_iters (int): training batches (calls of :meth:`augment` in train mode) that are not mixed, while
+            the common space aligns. Motivated by the first-epoch diagnostics: the pair is often clamped to 0
+            and ``cmda_pair_is_top`` is low, i.e. the partners are random. Defaults to 0 (mix from the start).
+        align_threshold (float, optional): also keep mixing off until an EMA over batches of the alignment
+            (the share of rows whose own pair is the teacher's top-scored student, ``cmda_align``) reaches this
+            value; once reached the gate stays open. While closed, each batch reads the EMA on the host (one
+            sync per batch during warm-up only). None (default) disables it.
+        align_momentum (float): EMA momentum of the alignment measure (``ema = m·ema + (1 − m)·x``).
+        pair_weight (dict, optional): mixing strength — the own pair's weight ``dict(type='beta', alpha=α)``
+            (drawn from Beta(α, α) per new sample, folded to ``max(λ, 1 − λ)`` like Mixup) or
+            ``dict(type='floor', min=m)`` (at least m); the partners keep the teacher's relative weights. None
+            (default) keeps the teacher's pair weight (≈ 0.45 measured: ``cmda_pair_weight``).
+        partners (str): who the partners are: 'teacher' (default, Eq. 10), 'same_class' (only samples of the
+            pair's class; needs labels) or 'random' (control: the same weights on random partners).
+        dca_mode (str): 'soft' (Eq. 11 product, default) or 'hard' (partners from the pair's own GMM cluster
+            only, see :func:`~cmda_mm.core.dca.dca_weights`).
+        cache_size (int, optional): number of training samples (the dataset's length) of a per-sample
+            embedding cache for :meth:`augment_cached`; None (default) disables the cache.
     """
 
     def __init__(self,
@@ -95,7 +123,14 @@ class CrossModalMixer(nn.Module):
                  n_components: int = 2,
                  covariance_type: str = 'diag',
                  seed: Optional[int] = None,
-                 debug: bool = False) -> None:
+                 debug: bool = False,
+                 warmup_iters: int = 0,
+                 align_threshold: Optional[float] = None,
+                 align_momentum: float = 0.9,
+                 pair_weight: Optional[dict] = None,
+                 partners: str = 'teacher',
+                 dca_mode: str = 'soft',
+                 cache_size: Optional[int] = None) -> None:
         super().__init__()
         if normalization not in NORMALIZATIONS:
             raise ValueError(f'`normalization` must be one of {NORMALIZATIONS}, got {normalization!r}')
@@ -107,6 +142,23 @@ class CrossModalMixer(nn.Module):
             raise ValueError(f'`fraction` must lie in [0, 1], got {fraction}')
         if covariance_type not in _COVARIANCE_TYPES:
             raise ValueError(f'`covariance_type` must be one of {_COVARIANCE_TYPES}, got {covariance_type!r}')
+        if isinstance(warmup_iters, bool) or not isinstance(warmup_iters, int) or warmup_iters < 0:
+            raise ValueError(f'`warmup_iters` must be an integer >= 0, got {warmup_iters!r}')
+        if align_threshold is not None and not 0.0 <= align_threshold <= 1.0:
+            raise ValueError(f'`align_threshold` must be None or lie in [0, 1], got {align_threshold!r}')
+        if not 0.0 <= align_momentum < 1.0:
+            raise ValueError(f'`align_momentum` must lie in [0, 1), got {align_momentum!r}')
+        if partners not in PARTNERS:
+            raise ValueError(f'`partners` must be one of {PARTNERS}, got {partners!r}')
+        if dca_mode not in DCA_MODES:
+            raise ValueError(f'`dca_mode` must be one of {DCA_MODES}, got {dca_mode!r}')
+        if cache_size is not None:
+            if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 2:
+                raise ValueError(f'`cache_size` must be None or the number of training samples (>= 2), '
+                                 f'got {cache_size!r}')
+            if mode != 'replace':
+                raise ValueError(f"`cache_size` (cached CMDA) needs mode='replace' (one forward of B rows), "
+                                 f'got mode={mode!r}')
         self.normalization = normalization
         self.temperature = validate_temperature(normalization, temperature)
         self.top_k = validate_top_k(top_k)
@@ -118,9 +170,27 @@ class CrossModalMixer(nn.Module):
         self.covariance_type = covariance_type
         self.seed = run_seed() if seed is None else int(seed)
         self.debug = bool(debug)
+        self.warmup_iters = warmup_iters
+        self.align_threshold = align_threshold
+        self.align_momentum = float(align_momentum)
+        self.pair_weight = validate_pair_weight(pair_weight)
+        self.partners = partners
+        self.dca_mode = dca_mode
+        self.cache_size = cache_size
         self.generator = torch.Generator().manual_seed(self.seed)
         for name in _GMM_BUFFERS:
             self.register_buffer(f'gmm_{name}', torch.empty(0))
+        # The gate's state: training batches seen (host int) and whether the alignment gate has opened (host
+        # bool, latched); both travel in checkpoints. The alignment EMA is a buffer (device, no sync).
+        self.iters = 0
+        self.gate_open = align_threshold is None
+        if align_threshold is not None:
+            self.register_buffer('align_ema', torch.zeros(()))
+        if cache_size is not None:  # embeddings allocated at the first update (their dimension is known then)
+            self.register_buffer('cache_teacher', torch.empty(0))
+            self.register_buffer('cache_student', torch.empty(0))
+            self.register_buffer('cache_teacher_seen', torch.zeros(cache_size, dtype=torch.bool))
+            self.register_buffer('cache_student_seen', torch.zeros(cache_size, dtype=torch.bool))
         self.bank: List[Tensor] = []
         self._gmm: Optional[GaussianMixture] = None
 
@@ -150,16 +220,24 @@ class CrossModalMixer(nn.Module):
         super()._save_to_state_dict(destination, prefix, keep_vars)
         # The row-selection RNG travels with checkpoints, so a resumed run mixes the same rows.
         destination[f'{prefix}rng_state'] = self.generator.get_state()
+        destination[f'{prefix}gate_state'] = torch.tensor([self.iters, int(self.gate_open)])
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         rng_state = state_dict.pop(f'{prefix}rng_state', None)
         if rng_state is not None:
             self.generator.set_state(rng_state.cpu())
-        # The number of components (and covariance type) can differ between checkpoints: resize first.
-        for name in _GMM_BUFFERS:
-            key = f'{prefix}gmm_{name}'
+        gate_state = state_dict.pop(f'{prefix}gate_state', None)
+        if gate_state is not None:
+            self.iters = int(gate_state[0])
+            self.gate_open = bool(gate_state[1]) or self.align_threshold is None
+        # The number of components (and covariance type) can differ between checkpoints, and the cache is
+        # allocated lazily: resize first.
+        names = [f'gmm_{name}' for name in _GMM_BUFFERS]
+        names += list(_CACHE_BUFFERS) if self.cache_size is not None else []
+        for name in names:
+            key = f'{prefix}{name}'
             if key in state_dict:
-                setattr(self, f'gmm_{name}', torch.empty_like(state_dict[key]))
+                setattr(self, name, torch.empty_like(state_dict[key]))
         self._gmm = None
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
@@ -196,11 +274,14 @@ class CrossModalMixer(nn.Module):
 
         Returns:
             MixedBatch | None: the new samples, or None when this batch is not mixed (``fraction`` 0,
-            ``active`` False, fewer than 2 samples, or ``round(fraction · B) == 0``).
+            ``active`` False, fewer than 2 samples, ``round(fraction · B) == 0``, or, in training, the
+            alignment gate closed: within ``warmup_iters`` or below ``align_threshold``).
         """
         student = student.detach()
         if self.training:
             self.record(student)
+            if not self._gate(teacher.detach(), student):
+                return None
         if not active or self.fraction <= 0:
             return None
         with torch.autocast(device_type=inputs.device.type, enabled=False):
@@ -209,6 +290,116 @@ class CrossModalMixer(nn.Module):
                 return None
             new_targets = None if targets is None else soft_targets(plan.weights, targets)
             return MixedBatch(plan.rows, plan.weights, mix(inputs, plan.weights), new_targets, plan.diagnostics)
+
+    # ---- the alignment gate -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def _gate(self, teacher: Tensor, student: Tensor) -> bool:
+        """Count a training batch, update the alignment EMA; whether this batch may be mixed."""
+        self.iters += 1
+        if self.align_threshold is not None:  # the EMA keeps updating (logged), read on the host while closed
+            scores = teacher.float() @ student.float().t()
+            aligned = (scores.argmax(1) == torch.arange(scores.shape[0], device=scores.device)).float().mean()
+            m = self.align_momentum
+            self.align_ema.mul_(m).add_((1 - m) * aligned.to(self.align_ema.device))
+            if not self.gate_open:
+                self.gate_open = bool(self.align_ema >= self.align_threshold)  # a host read: only while closed
+        return self.iters > self.warmup_iters and self.gate_open
+
+    # ---- the embedding cache (CMDA at Mixup's cost) -----------------------------------------------------
+    @property
+    def cached(self) -> bool:
+        """Whether weights come from the per-sample embedding cache (:meth:`augment_cached`)."""
+        return self.cache_size is not None
+
+    @torch.no_grad()
+    def update_cache(self, index: Tensor, teacher: Optional[Tensor] = None, student: Optional[Tensor] = None,
+                     real: Optional[Tensor] = None) -> None:
+        """Store detached embeddings by dataset index (the samples' ``sample_idx``).
+
+        Args:
+            index (Tensor): (B,) dataset indices of the batch, in ``[0, cache_size)``.
+            teacher (Tensor, optional): (B, D) teacher embeddings of the batch.
+            student (Tensor, optional): (B, D) student embeddings of the batch; only ``real`` rows are stored.
+            real (Tensor, optional): (B,) bool, the rows whose student embedding is a real sample's (in
+                ``mode='replace'`` the mixed rows are not); None: all. Masked writes, no host sync. The real
+                rows are also recorded in the DCA memory bank.
+        """
+        if not self.cached:
+            raise ValueError('`update_cache` needs `cache_size` (the number of training samples)')
+        if real is not None and (real.dtype != torch.bool or real.shape != index.shape):
+            raise ValueError(f'`real` must be a bool mask like `index` {tuple(index.shape)}, got '
+                             f'{real.dtype} {tuple(real.shape)}')
+        if self.training and student is not None:  # the DCA memory bank: real samples only
+            self.record(student if real is None else student[real])
+        index = index.to(self.cache_teacher_seen.device).long()
+        for kind, emb in (('teacher', teacher), ('student', student)):
+            if emb is None:
+                continue
+            emb = emb.detach().float()
+            name = f'cache_{kind}'
+            if getattr(self, name).numel() == 0:  # lazy allocation at the first update
+                setattr(self, name, emb.new_zeros(self.cache_size, emb.shape[1]))
+            cache, seen = getattr(self, name), getattr(self, f'{name}_seen')
+            if kind == 'student' and real is not None:  # keep the cached value where the row was mixed
+                mask = real.to(index.device)
+                cache.index_copy_(0, index, torch.where(mask.view(-1, 1), emb.to(cache.device), cache[index]))
+                seen.index_copy_(0, index, seen[index] | mask)
+            else:
+                cache.index_copy_(0, index, emb.to(cache.device))
+                seen.index_fill_(0, index, True)
+
+    def augment_cached(self,
+                       inputs: Tensor,
+                       index: Tensor,
+                       targets: Optional[Tensor] = None,
+                       labels: Optional[Tensor] = None,
+                       active: bool = True) -> Optional[MixedBatch]:
+        """The CMDA step BEFORE the forward: weights from cached embeddings (stale by at most an epoch for the
+        teacher; a student embedding is refreshed whenever its sample is not mixed), so that ``mode='replace'``
+        needs one forward of B rows — CMDA at Mixup's cost. The algorithm replaces ``inputs[rows]`` by
+        ``inputs`` of the result, forwards once, and calls :meth:`update_cache` with the fresh embeddings
+        (student: the real rows — those not selected, and selected rows that stayed their own sample, i.e.
+        whose weight on the pair is 1). A sample's student embedding is thus refreshed whenever it is drawn
+        as a real row (at least with probability 1 − p per epoch); its teacher embedding every epoch.
+
+        Fallback for samples not cached yet: a column without a cached student embedding is never a partner;
+        a row whose own teacher or student embedding is not cached stays its own sample (weight 1 on the pair,
+        target unchanged). Before the first update nothing is mixed (returns None).
+
+        Args:
+            inputs (Tensor): (B, ...) raw student samples.
+            index (Tensor): (B,) their dataset indices (``sample_idx``), in ``[0, cache_size)``.
+            targets (Tensor, optional): (B, C) targets; the new samples get ``W @ targets``.
+            labels (Tensor, optional): (B,) hard labels ('same_class' partners, diagnostics).
+            active (bool): False does not mix.
+
+        Returns:
+            MixedBatch | None: as :meth:`augment`.
+        """
+        if not self.cached:
+            raise ValueError('`augment_cached` needs `cache_size` (the number of training samples)')
+        if self.cache_teacher.numel() == 0 or self.cache_student.numel() == 0:
+            if self.training:
+                self.iters += 1
+            return None
+        index = index.to(self.cache_teacher.device).long()
+        teacher, student = self.cache_teacher[index], self.cache_student[index]
+        if self.debug and (int(index.min()) < 0 or int(index.max()) >= self.cache_size):
+            raise ValueError(f'`index` (sample_idx) must lie in [0, cache_size={self.cache_size})')
+        if self.training and not self._gate(teacher, student):
+            return None
+        if not active or self.fraction <= 0:
+            return None
+        seen_s = self.cache_student_seen[index]
+        with torch.autocast(device_type=inputs.device.type, enabled=False):
+            plan = self(teacher, student, labels, available=seen_s)
+            if not plan.rows.numel():
+                return None
+            ready = (self.cache_teacher_seen[index] & seen_s)[plan.rows.to(index.device)].view(-1, 1)
+            onehot = torch.zeros_like(plan.weights).scatter_(1, plan.rows.view(-1, 1).to(plan.weights.device), 1.0)
+            weights = torch.where(ready.to(plan.weights.device), plan.weights, onehot)
+            new_targets = None if targets is None else soft_targets(weights, targets)
+            return MixedBatch(plan.rows, weights, mix(inputs, weights), new_targets, plan.diagnostics)
 
     # ---- weights for a batch ---------------------------------------------------------------------------
     def _intra(self, student: Tensor, rows: Tensor) -> Optional[Tensor]:
@@ -222,16 +413,32 @@ class CrossModalMixer(nn.Module):
             if gmm is None:
                 return None
         resp = gmm.predict_proba(student, check_input=self.debug).to(student.dtype)
-        return dca_weights(resp[rows], resp, check=self.debug)
+        return dca_weights(resp[rows], resp, check=self.debug, mode=self.dca_mode)
+
+    def _variants(self, weights: Tensor, rows: Tensor) -> Tensor:
+        """The strength (``pair_weight``) and the random-partner control applied to the final weights."""
+        if self.pair_weight is not None:
+            if self.pair_weight['type'] == 'beta':
+                lam = sample_pair_weights(rows.numel(), self.pair_weight['alpha'], self.generator, fold=True)
+                weights = set_pair_weight(weights, rows, lam.to(weights.device))
+            else:
+                weights = floor_pair_weight(weights, rows, self.pair_weight['min'])
+        if self.partners == 'random':
+            weights = random_partners(weights, rows, self.generator)
+        return weights
 
     @torch.no_grad()
-    def forward(self, teacher: Tensor, student: Tensor, labels: Optional[Tensor] = None) -> MixPlan:
+    def forward(self, teacher: Tensor, student: Tensor, labels: Optional[Tensor] = None,
+                available: Optional[Tensor] = None) -> MixPlan:
         """Mixing weights for a batch, computed in float32 (also under autocast).
 
         Args:
             teacher (Tensor): (B, D) L2-normalised, detached teacher embeddings.
             student (Tensor): (B, D) L2-normalised, detached student embeddings (row i = i's pair).
-            labels (Tensor, optional): (B,) hard labels, for the diagnostics only.
+            labels (Tensor, optional): (B,) hard labels: the diagnostics, and the partners of
+                ``partners='same_class'`` (required there).
+            available (Tensor, optional): (B,) bool, the student samples that may be partners (the cache's
+                filled rows); None: all.
 
         Returns:
             MixPlan: rows, (R, B) float32 weights and diagnostics; R = 0 when the batch is not mixed.
@@ -239,19 +446,33 @@ class CrossModalMixer(nn.Module):
         if teacher.shape[0] != student.shape[0]:
             raise ValueError(f'`teacher` has {teacher.shape[0]} rows but `student` has {student.shape[0]}: '
                              'each teacher row must be paired with the student row of the same index')
+        if self.partners == 'same_class' and labels is None:
+            raise ValueError("partners='same_class' needs the batch's `labels`")
         rows = select_rows(teacher.shape[0], self.fraction, self.generator, device=teacher.device, min_rows=2)
         if not rows.numel():  # host-side count (the index is drawn on the CPU)
             return MixPlan(rows, teacher.new_zeros(0, teacher.shape[0], dtype=torch.float32), {})
         with torch.autocast(device_type=teacher.device.type, enabled=False):
             teacher, student = teacher.float(), student.float()
+            allowed = None
+            if self.partners == 'same_class':
+                allowed = same_class_mask(labels.to(teacher.device), rows)
+            if available is not None:
+                avail = available.to(teacher.device).view(1, -1).expand(rows.numel(), -1)
+                allowed = avail if allowed is None else allowed & avail
             inter = inter_modal_weights(teacher[rows], student, rows, self.normalization, self.temperature,
-                                        self.top_k, check=self.debug)
+                                        self.top_k, check=self.debug, allowed=allowed)
             intra = self._intra(student, rows)
             weights = inter if intra is None else apply_dca(inter, intra, rows)
-            diag = weight_diagnostics(weights, rows, labels, reference=None if intra is None else inter)
+            dca_ref = None if intra is None else inter
+            weights = self._variants(weights, rows)
+            diag = weight_diagnostics(weights, rows, labels, reference=dca_ref)
+            if self.align_threshold is not None:
+                diag['align_ema'] = self.align_ema.clone()
         return MixPlan(rows, weights, diag)
 
     def extra_repr(self) -> str:
         return (f'normalization={self.normalization}, temperature={self.temperature}, top_k={self.top_k}, '
                 f'fraction={self.fraction}, mode={self.mode}, dca={self.dca}, dca_fit={self.dca_fit}, '
-                f'seed={self.seed}')
+                f'dca_mode={self.dca_mode}, partners={self.partners}, pair_weight={self.pair_weight}, '
+                f'warmup_iters={self.warmup_iters}, align_threshold={self.align_threshold}, '
+                f'cache_size={self.cache_size}, seed={self.seed}')

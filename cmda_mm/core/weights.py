@@ -103,7 +103,8 @@ def inter_modal_weights(teacher: Tensor,
                         normalization: str = 'ratio',
                         temperature: float = 0.1,
                         top_k: Optional[int] = 3,
-                        check: bool = True) -> Tensor:
+                        check: bool = True,
+                        allowed: Optional[Tensor] = None) -> Tensor:
     """Row-stochastic inter-modal weights ``W`` (R, N) so that ``x_new = W @ x_student``.
 
     Args:
@@ -117,6 +118,8 @@ def inter_modal_weights(teacher: Tensor,
             None mixes over the whole batch.
         check (bool): check values (finite embeddings, pair indices in range); these reads sync a GPU, so
             the training hot path (:class:`~cmda_mm.core.CrossModalMixer`) turns them off.
+        allowed (Tensor, optional): (R, N) bool, the columns row r may mix (e.g. same-class partners,
+            :func:`~cmda_mm.core.variants.same_class_mask`); the own pair is always allowed. None allows all.
 
     Returns:
         Tensor: (R, N) weights, each row ≥ 0 and summing to 1, non-zero only on the m' chosen columns.
@@ -133,9 +136,16 @@ def inter_modal_weights(teacher: Tensor,
     # Choose the top-k columns per row with the pair forced in (its key is +inf for the selection only);
     # 'abs' weighs by |score|, so it also chooses by |score|.
     keys = scores.abs() if normalization == 'abs' else scores
+    if allowed is not None:
+        if allowed.shape != scores.shape:
+            raise ValueError(f'`allowed` has shape {tuple(allowed.shape)}, expected {tuple(scores.shape)}')
+        allowed = allowed.to(scores.device).scatter(1, pair.view(-1, 1), True)
+        keys = keys.masked_fill(~allowed, float('-inf'))
     keys = keys.scatter(1, pair.view(-1, 1), float('inf'))
     chosen = torch.zeros_like(scores, dtype=torch.bool)
     chosen.scatter_(1, keys.topk(k, dim=1).indices, True)
+    if allowed is not None:  # fewer than k allowed columns: the top-k reaches masked ones
+        chosen &= allowed
 
     if normalization == 'softmax':
         logits = (scores / temperature).masked_fill(~chosen, float('-inf'))

@@ -15,6 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 MIXER_TESTS = ['tests/test_core/test_mixer.py', '-k', 'teacher_decides or soft_targets']
 STEP_TESTS = ['tests/test_models/test_algorithms/test_cmda_step.py', '-k', 'teacher_then_student or soft_targets']
+VARIANT_TESTS = 'tests/test_core/test_variants.py'
 
 MUTATIONS = {
     # the mixer scores student against student: the teacher is ignored
@@ -30,6 +31,22 @@ MUTATIONS = {
     # hard labels of the teacher's own pair instead of the soft targets W @ Y
     'hard-labels': ('cmda_mm/core/mixer.py', 'soft_targets(plan.weights, targets)', 'targets[plan.rows]',
                     MIXER_TESTS),
+    # issue-16 options ignored: each option's test must notice
+    'warmup-ignored': ('cmda_mm/core/mixer.py', 'return self.iters > self.warmup_iters and self.gate_open',
+                       'return self.gate_open', [VARIANT_TESTS, '-k', 'warmup']),
+    'align-gate-ignored': ('cmda_mm/core/mixer.py', 'self.gate_open = align_threshold is None',
+                           'self.gate_open = True', [VARIANT_TESTS, '-k', 'alignment_gate']),
+    'pair-weight-ignored': ('cmda_mm/core/mixer.py', 'if self.pair_weight is not None:', 'if False:',
+                            [VARIANT_TESTS, '-k', 'beta_pair or floor_pair']),
+    'random-partners-ignored': ('cmda_mm/core/mixer.py', "if self.partners == 'random':", 'if False:',
+                                [VARIANT_TESTS, '-k', 'random_partners_keep']),
+    'same-class-ignored': ('cmda_mm/core/mixer.py', 'allowed = same_class_mask(labels.to(teacher.device), rows)',
+                           'allowed = None', [VARIANT_TESTS, '-k', 'same_class']),
+    'hard-dca-ignored': ('cmda_mm/core/mixer.py', 'mode=self.dca_mode)', "mode='soft')",
+                         [VARIANT_TESTS, '-k', 'hard_dca']),
+    'cache-by-position': ('cmda_mm/core/mixer.py', 'self.cache_teacher[index], self.cache_student[index]',
+                          'self.cache_teacher[:len(index)], self.cache_student[:len(index)]',
+                          [VARIANT_TESTS, '-k', 'cache_weights']),
 }
 
 
@@ -39,7 +56,7 @@ assert cmda_mm.__file__.startswith({copy!r}), cmda_mm.__file__
 """
 
 
-def _run_tests(tmp_path, mutation=None, tests=('tests/test_core/test_mixer.py', STEP_TESTS[0])):
+def _run_tests(tmp_path, mutation=None, tests=('tests/test_core/test_mixer.py', STEP_TESTS[0], VARIANT_TESTS)):
     copy = tmp_path / 'src'
     shutil.copytree(REPO / 'cmda_mm', copy / 'cmda_mm', ignore=shutil.ignore_patterns('__pycache__'))
     if mutation is not None:

@@ -38,8 +38,17 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
             switch as :class:`CMDAAligner` (offline CMDA); None keeps ``contrastive_loss.supervised``
             (default Eq. 7). Defaults to None.
         data_preprocessor (dict, optional): defaults to ``CMDADataPreprocessor``; its ``cmda`` argument
-            switches the mixing on.
+            switches the mixing on. With ``cmda=dict(cache_size=N, mode='replace', ...)`` (N = the training
+            set's length) the weights come from the per-sample embedding cache and the mix happens before the
+            forward: one forward of B rows (:meth:`loss_cached`).
+
+    Mixup + CMDA together: ``train_cfg=dict(augments=dict(type='Mixup', alpha=...))`` with a teacher works —
+    the preprocessor mixes the student inputs and scores first, CMDA then mixes those (soft targets
+    ``W @ Y_mixup``). The teacher inputs are not mixed, so each mixed student row is contrasted (Eq. 7) with the
+    teacher of its dominant sample only: the common space learns from partly wrong pairs.
     """
+
+    supports_cached_cmda = True
 
     def __init__(self,
                  backbone: dict,
@@ -79,6 +88,8 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
         Returns:
             dict: ``loss_cls``, ``loss_contrastive`` and the ``cmda_*`` weight diagnostics.
         """
+        if self.with_teacher and teacher is not None and self.mixer is not None and self.mixer.cached:
+            return self.loss_cached(inputs, data_samples, teacher)
         feats = self.extract_feat(inputs)
         if not self.with_teacher or teacher is None:
             if self.with_teacher:
@@ -110,8 +121,64 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
         losses['loss_cls'] = self.head.loss_module(scores, targets, avg_factor=scores.size(0))
         return losses
 
-    def _targets(self, data_samples: List[DataSample], scores: Tensor) -> Tensor:
+    def loss_cached(self, inputs: Tensor, data_samples: List[DataSample], teacher: Tensor) -> Dict[str, Tensor]:
+        """CMDA at Mixup's cost: mix first (weights from the embedding cache), then one forward of B rows.
+
+        ``inputs[rows]`` are replaced by their new samples (``mode='replace'``); the task loss sees all B rows,
+        the contrastive loss (Eq. 7/8) the real rows (those not mixed; all rows when fewer than 2 rows were left
+        unselected), and the cache stores the fresh teacher embeddings of every row and the student embeddings
+        of the real rows.
+
+        Args:
+            inputs (Tensor): (B, ...) student inputs.
+            data_samples (list[DataSample]): with ``gt_label`` / ``gt_score`` and ``sample_idx`` in the metainfo
+                (``PackPairedInputs`` keeps it; mmengine's ``BaseDataset`` sets it).
+            teacher (Tensor): (B, D_t) teacher inputs.
+
+        Returns:
+            dict: ``loss_cls``, ``loss_contrastive`` and the ``cmda_*`` weight diagnostics.
+        """
+        if any('sample_idx' not in s for s in data_samples):
+            raise ValueError('cached CMDA (`cmda.cache_size`) needs `sample_idx` in every data sample\'s metainfo '
+                             '(PackPairedInputs keeps it from the dataset)')
+        sample_idx = [int(s.sample_idx) for s in data_samples]  # host values: checked without a device sync
+        if min(sample_idx) < 0 or max(sample_idx) >= self.mixer.cache_size:
+            raise ValueError(f'`sample_idx` {max(sample_idx)} is outside the cache: set `cmda.cache_size` to the '
+                             f'training set\'s length (> {max(sample_idx)}), got {self.mixer.cache_size}')
+        index = torch.tensor(sample_idx, device=inputs.device)
+        labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
+        targets = self._targets(data_samples, num_classes=getattr(self.head, 'num_classes', None), device=inputs.device)
+        new = self.mixer.augment_cached(inputs, index, targets, labels) if inputs.shape[0] >= MIN_CMDA_BATCH \
+            else None
+        losses = {}
+        real = None
+        if new is not None:
+            rows = new.rows.to(inputs.device)
+            inputs = inputs.index_copy(0, rows, new.inputs)
+            targets = targets.index_copy(0, rows, new.targets.to(targets.dtype))
+            # real rows: not selected, or selected but left as their own sample (not cached yet); no host sync
+            real = torch.ones(inputs.shape[0], dtype=torch.bool, device=inputs.device)
+            real[rows] = new.weights.gather(1, rows.view(-1, 1).to(new.weights.device)).view(-1).to(
+                inputs.device) >= 1
+            losses.update({f'cmda_{k}': v for k, v in new.diagnostics.items()})
+        feats = self.extract_feat(inputs)
+        scores = self.head(feats)
+        if inputs.shape[0] < MIN_CMDA_BATCH:
+            losses['loss_contrastive'] = self._idle_towers_loss(inputs.device)
+        else:
+            z_s, z_t = self.embed(feats, teacher)
+            pick = slice(None) if real is None or inputs.shape[0] - rows.numel() < MIN_CMDA_BATCH else real
+            losses['loss_contrastive'] = self.contrastive_loss([z_s[pick], z_t[pick]], labels[pick])
+            self.mixer.update_cache(index, z_t, z_s, real=real)
+        losses['loss_cls'] = self.head.loss_module(scores, targets.to(scores.dtype), avg_factor=scores.size(0))
+        return losses
+
+    def _targets(self, data_samples: List[DataSample], scores: Optional[Tensor] = None,
+                 num_classes: Optional[int] = None, device=None) -> Tensor:
+        """(B, C) float targets: the samples' ``gt_score`` (one-hot or Mixup), else one-hot labels."""
+        device = scores.device if scores is not None else device
+        dtype = scores.dtype if scores is not None else torch.float32
         if 'gt_score' in data_samples[0]:
-            return torch.stack([s.gt_score for s in data_samples]).to(scores)
-        labels = torch.cat([s.gt_label for s in data_samples]).to(scores.device)
-        return F.one_hot(labels, scores.shape[1]).to(scores)
+            return torch.stack([s.gt_score for s in data_samples]).to(device, dtype)
+        labels = torch.cat([s.gt_label for s in data_samples]).to(device)
+        return F.one_hot(labels, scores.shape[1] if scores is not None else num_classes).to(dtype)

@@ -41,6 +41,10 @@ class CrossModalTowersMixin:
                 for online and offline CMDA; None keeps the loss config's own ``supervised``.
         """
         self.with_teacher = teacher_encoder is not None
+        mixer = self.mixer
+        if mixer is not None and mixer.cached and not getattr(self, 'supports_cached_cmda', False):
+            raise ValueError(f'cached CMDA (`cmda.cache_size`) is implemented for CMDAClassifier only, not '
+                             f'{type(self).__name__}: drop `cache_size`')
         if not self.with_teacher:
             if self.mixer is not None:
                 raise ValueError('CMDA mixing (`data_preprocessor.cmda`) needs a `teacher_encoder`')

@@ -1,0 +1,169 @@
+"""Named variants of the CMDA weights (issue 16): mixing strength, partner choice and the matched controls.
+
+Each function takes the final row-stochastic weights ``W`` (R, N) of :class:`~cmda_mm.core.CrossModalMixer` (or
+the inputs of Eq. 10) and changes one thing, so that a variant is one option with one reason
+(``docs/variants.md``):
+
+* :func:`set_pair_weight` — *mixing strength*. CMDA's own pair keeps ≈ 0.45 of the weight and the rest goes to
+  ~2 partners (diagnostics ``cmda_pair_weight``, ``cmda_effective_n``): a much stronger perturbation than
+  Mixup with α = 0.25, whose U-shaped λ keeps most samples near-originals. Here the pair's weight is drawn from
+  Beta(α, α) folded to ``max(λ, 1 − λ)`` (Mixup's strength) or floored at a minimum, and the teacher only chooses
+  *which* partners and their relative weights.
+* :func:`random_partners` — *control*: the same weights per row (pair weight and the sorted partner weights
+  unchanged) put on partners drawn at random, i.e. the teacher ignored. CMDA's partner choice only helps if it
+  beats this at matched strength.
+* :func:`same_class_mask` — *partner choice*: only samples of the pair's class may be partners (diagnostic
+  ``cmda_same_class_weight``: partners are often cross-class).
+* :func:`beta_from_moments` / :func:`sample_pair_weights` — the λ distribution of the matched Mixup control
+  (``MatchedMixup``): a Beta fitted by the method of moments to CMDA's logged pair weight.
+
+All are vectorised and read no tensor value on the host.
+"""
+import math
+import numbers
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = [
+    'PAIR_WEIGHTS', 'PARTNERS', 'validate_pair_weight', 'set_pair_weight', 'floor_pair_weight', 'random_partners',
+    'same_class_mask',
+    'beta_from_moments', 'sample_pair_weights', 'numpy_rng'
+]
+
+PAIR_WEIGHTS = ('teacher', 'beta', 'floor')
+PARTNERS = ('teacher', 'same_class', 'random')
+
+
+def validate_pair_weight(pair_weight: Optional[dict]) -> Optional[dict]:
+    """``pair_weight`` checked at build time: None, ``dict(type='beta', alpha>0)`` or ``dict(type='floor',
+    min in [0, 1])``; returns a normalised copy (None for the teacher's own pair weight)."""
+    if pair_weight is None:
+        return None
+    if not isinstance(pair_weight, dict) or pair_weight.get('type') not in PAIR_WEIGHTS:
+        raise ValueError(f"`pair_weight` must be None or a dict with type in {PAIR_WEIGHTS}, got {pair_weight!r}")
+    kind = pair_weight['type']
+    extra = set(pair_weight) - {'type', 'alpha', 'min'}
+    if extra:
+        raise ValueError(f'`pair_weight` got unknown keys {sorted(extra)}; use alpha (beta) or min (floor)')
+    if kind == 'teacher':
+        return None
+    if kind == 'beta':
+        alpha = pair_weight.get('alpha', 1.0)
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < math.inf:
+            raise ValueError(f"`pair_weight.alpha` must be a finite number > 0 for type='beta', got {alpha!r}")
+        return dict(type='beta', alpha=float(alpha))
+    low = pair_weight.get('min', 0.5)
+    if isinstance(low, bool) or not isinstance(low, numbers.Real) or not 0 <= low <= 1:
+        raise ValueError(f"`pair_weight.min` must lie in [0, 1] for type='floor', got {low!r}")
+    return dict(type='floor', min=float(low))
+
+
+def numpy_rng(generator: torch.Generator) -> np.random.Generator:
+    """A NumPy generator seeded from a (CPU) torch generator: Beta draws that resume with the torch state."""
+    return np.random.default_rng(int(torch.randint(2**62, (1, ), generator=generator)))
+
+
+def sample_pair_weights(n: int, alpha: float, generator: torch.Generator, beta: Optional[float] = None,
+                        fold: bool = False) -> Tensor:
+    """``n`` draws of λ ~ Beta(α, β) (β = α when None) on the CPU, optionally folded to ``max(λ, 1 − λ)``.
+
+    Args:
+        n (int): number of draws.
+        alpha (float): first Beta parameter (> 0).
+        generator (torch.Generator): CPU generator the draw's seed comes from (so a resumed run draws alike).
+        beta (float, optional): second Beta parameter (> 0); defaults to ``alpha``.
+        fold (bool): fold to ``max(λ, 1 − λ)`` so that the first sample dominates (as Mixup does implicitly).
+
+    Returns:
+        Tensor: (n,) float32 on the CPU.
+    """
+    rng = numpy_rng(generator)
+    lam = torch.from_numpy(rng.beta(alpha, alpha if beta is None else beta, size=n)).float()
+    return torch.maximum(lam, 1 - lam) if fold else lam
+
+
+def set_pair_weight(weights: Tensor, pair_index: Tensor, pair_weight: Tensor) -> Tensor:
+    """Give each row's own pair the weight ``pair_weight`` and rescale its partners to ``1 − pair_weight``.
+
+    The teacher keeps choosing which partners and their relative weights; only the strength changes. A row with
+    no partner mass (every partner score clamped to 0) stays on its own pair (weight 1): there is nothing to mix.
+
+    Args:
+        weights (Tensor): (R, N) row-stochastic weights.
+        pair_index (Tensor): (R,) each row's own pair.
+        pair_weight (Tensor): (R,) or (R, 1) target weights of the pairs, in [0, 1].
+
+    Returns:
+        Tensor: (R, N) row-stochastic weights with ``weights[r, pair[r]] = pair_weight[r]`` where a partner exists.
+    """
+    pair = pair_index.view(-1, 1).to(weights.device)
+    lam = pair_weight.to(weights).view(-1, 1)
+    partners = weights.scatter(1, pair, 0.0)
+    mass = partners.sum(1, keepdim=True)
+    rescaled = partners * ((1 - lam) / mass.clamp_min(torch.finfo(weights.dtype).tiny))
+    rescaled = rescaled.scatter(1, pair, lam)
+    onehot = torch.zeros_like(weights).scatter_(1, pair, 1.0)
+    return torch.where(mass > 0, rescaled, onehot)
+
+
+def floor_pair_weight(weights: Tensor, pair_index: Tensor, low: float) -> Tensor:
+    """:func:`set_pair_weight` with ``max(own pair weight, low)``: weaker mixes, same partners."""
+    pair = pair_index.view(-1, 1).to(weights.device)
+    return set_pair_weight(weights, pair_index, weights.gather(1, pair).clamp_min(low))
+
+
+def random_partners(weights: Tensor, pair_index: Tensor, generator: torch.Generator) -> Tensor:
+    """Control: keep each row's pair weight and partner weights, move the partner weights to random samples.
+
+    Row r's non-pair weights, sorted, are put on ``K`` distinct samples other than the pair drawn uniformly at
+    random (``K`` = N − 1, so every weight is kept); the weight distribution is exactly CMDA's, only the teacher's
+    choice of partners is gone.
+
+    Args:
+        weights (Tensor): (R, N) row-stochastic weights.
+        pair_index (Tensor): (R,) each row's own pair.
+        generator (torch.Generator): CPU generator of the random partners.
+
+    Returns:
+        Tensor: (R, N) row-stochastic weights.
+    """
+    rows, cols = weights.shape
+    pair = pair_index.view(-1, 1).to(weights.device)
+    own = weights.gather(1, pair)
+    values = weights.scatter(1, pair, -1.0).sort(1, descending=True).values[:, :cols - 1]  # partner weights
+    keys = torch.rand(rows, cols, generator=generator).to(weights.device).scatter(1, pair, -1.0)
+    targets = keys.topk(cols - 1, dim=1).indices                                           # random non-pairs
+    out = torch.zeros_like(weights).scatter(1, targets, values.clamp_min(0))
+    return out.scatter(1, pair, own)
+
+
+def same_class_mask(labels: Tensor, pair_index: Tensor) -> Tensor:
+    """(R, N) bool: column j may be a partner of row r when ``labels[j] == labels[pair[r]]`` (the pair included).
+
+    Args:
+        labels (Tensor): (N,) hard labels of the student samples.
+        pair_index (Tensor): (R,) each row's own pair.
+    """
+    labels = labels.view(-1)
+    return labels.view(1, -1) == labels[pair_index.to(labels.device)].view(-1, 1)
+
+
+def beta_from_moments(mean: float, var: float) -> Tuple[float, float]:
+    """Beta(a, b) with the given mean and variance (method of moments), e.g. CMDA's logged ``cmda_pair_weight``.
+
+    Args:
+        mean (float): in (0, 1).
+        var (float): in (0, mean · (1 − mean)).
+
+    Returns:
+        (float, float): ``a, b``.
+    """
+    if not 0 < mean < 1:
+        raise ValueError(f'`mean` must lie in (0, 1), got {mean}')
+    if not 0 < var < mean * (1 - mean):
+        raise ValueError(f'`var` must lie in (0, mean·(1 − mean) = {mean * (1 - mean):.4g}), got {var}')
+    common = mean * (1 - mean) / var - 1
+    return mean * common, (1 - mean) * common

@@ -1,0 +1,3 @@
+from .matched_mixup import MatchedMixup
+
+__all__ = ['MatchedMixup']
