@@ -1,4 +1,4 @@
-"""cmda_mm.apis.offline (runner part of offline CMDA) and the utils.offline compatibility shim."""
+"""cmda_mm.apis.offline (runner part of offline CMDA); utils/ holds no method logic any more."""
 import pytest
 from mmengine.config import Config
 
@@ -6,15 +6,15 @@ import cmda_mm  # noqa: F401
 import cmda_mm.apis as apis
 import cmda_mm.core as core
 import cmda_mm.core.offline as pure
-import cmda_mm.utils.offline as shim
 
 
-def test_shim_reexports_the_moved_names():
+def test_offline_names_live_in_core_and_apis_not_in_utils():
     for name in ('build_model', 'embed_dataset', 'embed_loader_cfg'):
-        assert getattr(shim, name) is getattr(apis, name)
+        assert callable(getattr(apis, name))
     for name in ('EmbeddedSet', 'Plan', 'pool_weights', 'make_plan', 'generate_rows'):
-        assert getattr(shim, name) is getattr(pure, name)
-    assert shim.fit_dca is core.fit_dca
+        assert getattr(pure, name) is getattr(core, name, getattr(pure, name))
+    with pytest.raises(ModuleNotFoundError):
+        import cmda_mm.utils.offline  # noqa: F401  (moved: cmda_mm.core.offline + cmda_mm.apis.offline)
 
 
 def test_embed_loader_uses_the_test_pipeline_unshuffled():

@@ -50,13 +50,17 @@ MUTATIONS = {
 }
 
 
+# the unmutated copy runs exactly the tests the mutations select (their union), not the three whole files
+PINNING_TESTS = ['tests/test_core/test_mixer.py', STEP_TESTS[0], VARIANT_TESTS, '-k',
+                 ' or '.join(sorted({f'({m[3][m[3].index("-k") + 1]})' for m in MUTATIONS.values()}))]
+
 CHECK_IMPORT = """
 import cmda_mm
 assert cmda_mm.__file__.startswith({copy!r}), cmda_mm.__file__
 """
 
 
-def _run_tests(tmp_path, mutation=None, tests=('tests/test_core/test_mixer.py', STEP_TESTS[0], VARIANT_TESTS)):
+def _run_tests(tmp_path, mutation=None, tests=tuple(PINNING_TESTS)):
     copy = tmp_path / 'src'
     shutil.copytree(REPO / 'cmda_mm', copy / 'cmda_mm', ignore=shutil.ignore_patterns('__pycache__'))
     if mutation is not None:
@@ -71,7 +75,8 @@ def _run_tests(tmp_path, mutation=None, tests=('tests/test_core/test_mixer.py', 
     (tmp_path / 'check_copy.py').write_text(CHECK_IMPORT.format(copy=str(copy)))  # a plugin: -p check_copy
     # cwd is not the repository: `python -m` puts the working directory first on sys.path
     tests = [str(REPO / t) if t.startswith('tests/') else t for t in tests]
-    command = [sys.executable, '-m', 'pytest', '-q', '-rf', '-p', 'no:cacheprovider', '-p', 'check_copy',
+    stop_early = ['-x'] if mutation is not None else []  # one failing test is the proof; no need for the rest
+    command = [sys.executable, '-m', 'pytest', '-q', '-rf', '-p', 'no:cacheprovider', '-p', 'check_copy', *stop_early,
                '--rootdir', str(REPO), *tests]
     return subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
 

@@ -16,9 +16,9 @@ from mmengine.runner import Runner
 from mmpretrain.registry import DATASETS, MODELS
 
 import cmda_mm  # noqa: F401
+from cmda_mm.apis.offline import build_model, embed_dataset, embed_loader_cfg
 from cmda_mm.core import GaussianMixture, apply_dca, dca_weights, inter_modal_weights
 from cmda_mm.utils import set_data_root
-from cmda_mm.utils.offline import build_model, embed_dataset, embed_loader_cfg
 from fixtures import make_wiki
 
 REPO = Path(__file__).resolve().parents[2]
