@@ -225,7 +225,8 @@ def run_fashion(args, pool) -> None:
     os.makedirs(out_dir, exist_ok=True)
     rows = list(args.rows or ROWS)
     quick = args.quick
-    epochs = args.fashion_epochs or None
+    # --quick: 10 epochs (the configs' 20 / 30 halved or third-ed), 2 seeds, Base / Mixup / CMDA, config defaults
+    epochs = args.fashion_epochs or (10 if quick else None)
     if quick:
         rows = [r for r in rows if r != 'ad-pixels']
     search_rows = [r for r in rows if r in HP_GRID]
