@@ -160,7 +160,8 @@ def paired_table(records: List[dict], rows: List[str]) -> str:
             mean, half, n = paired_diff(cmda, _by_seed(groups.get((row, method), [])))
             if n < 2:
                 return '—'
-            return f'{mean:+.2f} ± {half:.2f}' + (' **(excl. 0)**' if abs(mean) > half else '')
+            text = f'{mean:+.2f} ± {half:.2f} (n={n})'
+            return text + (' **(excl. 0)**' if n >= 3 and abs(mean) > half else '')  # n = 2: no verdict
         cells[(ROW_NAMES[row], cols[0])] = diff('base')
         cells[(ROW_NAMES[row], cols[1])] = diff('mixup')
         if row == 'pixels':

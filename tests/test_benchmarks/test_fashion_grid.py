@@ -50,5 +50,7 @@ def test_tables_report_means_and_paired_differences():
     table = results_table(recs, ['pixels'])
     assert '81.00 ± ' in table and '83.00 ± ' in table and '(n=3)' in table
     paired = paired_table(recs, ['pixels'])
-    assert '+2.00 ± 0.00 **(excl. 0)**' in paired  # CMDA - Base: +2 on every seed
+    assert '+2.00 ± 0.00 (n=3) **(excl. 0)**' in paired  # CMDA - Base: +2 on every seed
     assert '(vs +GT)' in paired  # the best single basic augmentation by mean
+    two = paired_table([r for r in recs if r['seed'] < 2], ['pixels'])
+    assert '+2.00 ± 0.00 (n=2)' in two and 'excl. 0' not in two  # two seeds: a difference, never a verdict
