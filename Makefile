@@ -75,7 +75,7 @@ quality: env
 quality-quick: env
 	$(VPY) benchmarks/quality.py --data-root $(WIKI) --quick --jobs 2 --resume
 
-# Fashion products (real photos + captions): prepare once, then the grid (~3 h on 2 cores) or its quick subset.
+# Fashion products (real photos + captions): prepare once, then the grid (~2.2 h on 2 quiet cores) or its quick subset.
 FASHION_SRC ?= data/fashion
 FASHION ?= data/fashion_cmda
 fashion-data: env
