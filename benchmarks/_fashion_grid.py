@@ -14,6 +14,7 @@ anomaly detection reuses the pixel row's choice. Reported: the last epoch's test
 """
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -95,7 +96,6 @@ class FashionRun:
         return opts
 
     def commands(self, work_dir: str, data_root: str) -> List[List[str]]:
-        import sys
         opts = [f'{k}={v}' for k, v in self.options().items()]
         return [[sys.executable, 'tools/train.py', self.config, '--work-dir', work_dir, '--data-root', data_root,
                  '--cfg-options'] + opts]

@@ -9,7 +9,7 @@ from fixtures_fashion import load_prepare_fashion, make_fashion_release
 ARGS = ['--min-class-size', '3', '--fractions', '0.5', '0.25', '0.25', '--sizes', '32', '--no-features']
 
 
-def test_prepare_writes_split_images_and_json_and_reruns_in_place(tmp_path, capsys):
+def test_prepare_writes_split_images_and_json_and_reruns_in_place(tmp_path):
     tool = load_prepare_fashion()
     release = make_fashion_release(str(tmp_path / 'release'))
     out = str(tmp_path / 'out')

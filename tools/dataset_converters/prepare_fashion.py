@@ -60,7 +60,7 @@ def _resize_images(ids, src_dir: str, out_dir: str, size: int) -> None:
     if not todo:
         return
     print(f'resizing {len(todo)} images to {size}x{size} -> {out_dir}')
-    bar = ProgressBar(len(todo))
+    bar = ProgressBar(len(todo), file=sys.stdout)  # today's stdout (mmengine binds its default at import)
     for i in todo:
         path = osp.join(src_dir, f'{i}.jpg')
         img = cv2.imread(path, cv2.IMREAD_COLOR)
@@ -121,8 +121,8 @@ def main(argv=None):
                         captions=[mask(r['productDisplayName']) if masked else r['productDisplayName'].strip()],
                         official_split=str(s)) for r, s in zip(rows, sides)]
         write_converted(records, classes, dict(dataset='fashion', masked_class_words=masked), out, path)
-    if masked_examples := [(r['productDisplayName'], mask(r['productDisplayName'])) for r in rows[:3]]:
-        print('masked captions, e.g.: ' + '; '.join(f'{a!r} -> {b!r}' for a, b in masked_examples))
+    examples = [(r['productDisplayName'], mask(r['productDisplayName'])) for r in rows[:3]]
+    print('masked captions, e.g.: ' + '; '.join(f'{a!r} -> {b!r}' for a, b in examples))
     empty = Counter(r['articleType'] for r in rows if not mask(r['productDisplayName']))
     if empty:
         print(f'note: {sum(empty.values())} captions are empty once masked ({dict(empty)})')
