@@ -187,7 +187,8 @@ class FashionProductsDataset(GroupedPairsDataset):
         split_source (str): 'official' = the split file ('train', 'val', 'test', 'trainval'); 'holdout' = a
             train/test holdout of :class:`GroupedPairsDataset`. Defaults to 'official'.
         abnormal_split (str): Anomaly task: which abnormal images the 'test' split holds — 'test' (their test
-            part; default, so that 'val' can hold the val part without overlap) or 'all'.
+            part; default, so that 'val' holds their val part without overlap, see :class:`GroupedPairsDataset`)
+            or 'all'.
         **kwargs: :class:`GroupedPairsDataset` arguments (split, task, groups, normal_groups, text_features,
             image_features, ...).
     """
@@ -220,13 +221,3 @@ class FashionProductsDataset(GroupedPairsDataset):
             for rec in records:
                 rec['captions'] = [mask(c) for c in rec['captions']]
         return classes, records
-
-    def _keep_images(self, labels: np.ndarray, official: List, is_abnormal: np.ndarray) -> np.ndarray:
-        """As the base class, but the anomaly 'val' split holds the val part of the abnormal classes too.
-
-        (The base class keeps normals only outside 'test', which leaves a validation split with no anomaly to
-        score.) With ``abnormal_split='test'`` the abnormal images of 'val' and 'test' do not overlap.
-        """
-        if self.task == 'anomaly' and self.split == 'val' and self.split_source == 'official':
-            return np.array([s == 'val' for s in official], dtype=bool)
-        return super()._keep_images(labels, official, is_abnormal)

@@ -61,7 +61,9 @@ class GroupedPairsDataset(BaseDataset):
             ``dict(min_samples=N)``, a preset name, or a list of names).
             Sizes count samples of the chosen ``unit``.
         abnormal_split (str): Which abnormal samples the anomaly 'test' split
-            holds: 'all' (default) or 'test' (their holdout part only).
+            holds: 'all' (default) or 'test' (their holdout part only; then
+            an official 'val' split holds the val part of the abnormal
+            groups too).
         test_size (float | int): Holdout size over images, see
             :func:`stratified_holdout`. Defaults to 0.2.
         split_seed (int): Seed of the holdout. Defaults to 0.
@@ -219,7 +221,10 @@ class GroupedPairsDataset(BaseDataset):
             wanted = {'trainval': ('train', 'val')}.get(self.split,
                                                         (self.split, ))
             side = np.array([s in wanted for s in official], dtype=bool)
-            if self.task == 'anomaly' and self.split != 'test':
+            # 'val' holds the val part of the abnormal groups too when the test split holds only their test part
+            # (abnormal_split='test'), so a validation search has anomalies to score and never sees a test image
+            val_with_abnormal = self.split == 'val' and self.abnormal_split == 'test'
+            if self.task == 'anomaly' and self.split != 'test' and not val_with_abnormal:
                 side &= ~is_abnormal
             elif self.task == 'anomaly' and self.abnormal_split == 'all':
                 side |= is_abnormal
