@@ -56,6 +56,7 @@ class FashionRun:
     hp: Dict = field(default_factory=dict)
     val: bool = False   # evaluate the test loop on the validation split (search runs)
     epochs: Optional[int] = None
+    train_fraction: Optional[float] = None  # low-data regime: a stratified share of every class of train
 
     # the record fields the shared report helpers read
     @property
@@ -76,7 +77,10 @@ class FashionRun:
 
     @property
     def run_id(self) -> str:
-        key = json.dumps([self.hp, self.val, self.epochs], sort_keys=True)
+        fields = [self.hp, self.val, self.epochs]
+        if self.train_fraction is not None:  # appended only when set: earlier run ids stay valid
+            fields.append(self.train_fraction)
+        key = json.dumps(fields, sort_keys=True)
         digest = hashlib.sha1(key.encode()).hexdigest()[:8]
         return f'fashion_{self.phase}_{self.row}_{self.method}_s{self.seed}_{digest}'
 
@@ -85,6 +89,9 @@ class FashionRun:
         if self.epochs:
             opts.update({'train_cfg.max_epochs': self.epochs, 'param_scheduler.0.T_max': self.epochs,
                          'param_scheduler.0.end': self.epochs})
+        if self.train_fraction is not None:  # the same subset for every method of one seed
+            opts.update({'train_dataloader.dataset.train_fraction': self.train_fraction,
+                         'train_dataloader.dataset.train_fraction_seed': self.seed})
         if self.val:
             key = 'eval_dataset.split' if self.task == 'ad' else 'split'
             opts[f'test_dataloader.dataset.{key}'] = 'val'

@@ -47,12 +47,16 @@ def parse_args(argv=None):
     p.add_argument('--dataset', choices=['wikipedia', 'fashion'], default='wikipedia',
                    help='wikipedia: the frozen-feature grid; fashion: real photos + captions (raw pixels, features, '
                         'anomaly detection; see _fashion_grid.py)')
+    p.add_argument('--study', choices=['grid', 'variants'], default='grid',
+                   help='grid: the --dataset grid; variants: issue 16\'s study across fashion and Wikipedia '
+                        '(select CMDA variants on validation, test them, regime map; see _variants_main.py)')
     p.add_argument('--data-root', default=None,
                    help='dataset root (default: data/wikipedia, or data/fashion_cmda as written by '
                         'tools/dataset_converters/prepare_fashion.py)')
     p.add_argument('--seeds', type=int, default=None,
                    help='test seeds 0..N-1 (default: 5; fashion: 3 for the raw-pixel rows, 5 for the feature rows)')
-    p.add_argument('--rows', nargs='*', help='fashion: only these rows (pixels, effnet, language, ad-pixels)')
+    p.add_argument('--rows', nargs='*', help='fashion: only these rows (pixels, effnet, language, ad-pixels); '
+                                             '--study variants: fashion/pixels, wikipedia/vision, ...')
     p.add_argument('--fashion-epochs', type=int, default=0,
                    help='fashion: epochs of every run (0 = the configs\' schedules)')
     p.add_argument('--out', default='benchmarks/results')
@@ -71,7 +75,8 @@ def parse_args(argv=None):
     args.seeds_set = args.seeds is not None
     args.resume = args.resume or args.report_only
     args.seeds = args.seeds or 5
-    args.data_root = args.data_root or ('data/fashion_cmda' if args.dataset == 'fashion' else 'data/wikipedia')
+    fashion = args.dataset == 'fashion' or args.study == 'variants'  # the study's runs name their own roots
+    args.data_root = args.data_root or ('data/fashion_cmda' if fashion else 'data/wikipedia')
     return args
 
 
@@ -145,6 +150,9 @@ def bic_aic(pool: Pool, records: List[dict], out_dir: str) -> List[str]:
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.study == 'variants':
+        from _variants_main import run_variants
+        return run_variants(args, Pool(args))
     if args.dataset == 'fashion':
         from _fashion_main import run_fashion
         return run_fashion(args, Pool(args))

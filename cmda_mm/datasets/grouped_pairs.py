@@ -76,6 +76,12 @@ class GroupedPairsDataset(BaseDataset):
         text_features (str, optional): ``.npy``, one row per entry.
         image_features (str, optional): ``.npy``, one row per entry or image.
         check_files (bool): Check that every image file exists.
+        train_fraction (float, optional): Low-data regime: keep a seeded,
+            stratified share in (0, 1) of every class of the 'train' /
+            'trainval' split (at least one image per class); other splits
+            are unchanged. Defaults to None (all).
+        train_fraction_seed (int): Seed of that subset (a run's seed: every
+            method of one seed sees the same subset). Defaults to 0.
         **kwargs: :class:`mmpretrain.datasets.BaseDataset` arguments.
     """
 
@@ -99,6 +105,8 @@ class GroupedPairsDataset(BaseDataset):
                  text_features: Optional[str] = None,
                  image_features: Optional[str] = None,
                  check_files: bool = False,
+                 train_fraction: Optional[float] = None,
+                 train_fraction_seed: int = 0,
                  **kwargs):
         splits = ('train', 'test', 'all') + (
             ('val', 'trainval') if split_source == 'official' else ())
@@ -113,6 +121,9 @@ class GroupedPairsDataset(BaseDataset):
         if task == 'anomaly' and normal_groups is None:
             raise ValueError(f'{type(self).__name__}: task="anomaly" needs '
                              'normal_groups.')
+        if train_fraction is not None and not 0 < train_fraction < 1:
+            raise ValueError(f'{type(self).__name__}: train_fraction must be '
+                             f'in (0, 1), got {train_fraction}.')
         if max_captions is not None and max_captions < 1:
             raise ValueError(f'max_captions must be >= 1, got {max_captions}')
         self.split, self.task, self.unit = split, task, unit
@@ -124,6 +135,8 @@ class GroupedPairsDataset(BaseDataset):
         self.text_features = self._resolve(data_root, text_features)
         self.image_features = self._resolve(data_root, image_features)
         self.check_files = check_files
+        self.train_fraction = train_fraction
+        self.train_fraction_seed = train_fraction_seed
         super().__init__(ann_file=ann_file, data_root=data_root, **kwargs)
 
     @staticmethod
@@ -269,6 +282,14 @@ class GroupedPairsDataset(BaseDataset):
         keep = self._keep_images(labels[selected],
                                  [records[i].get('official_split')
                                   for i in selected], is_abn)
+        if self.train_fraction is not None and self.split in ('train',
+                                                              'trainval'):
+            kept = np.flatnonzero(keep)
+            # the dropped share is a stratified holdout of the kept images
+            drop = stratified_holdout(labels[selected][kept],
+                                      1.0 - self.train_fraction,
+                                      self.train_fraction_seed)
+            keep[kept[drop]] = False
         data_list = []
         for i in selected[keep]:
             rec = records[i]

@@ -103,3 +103,20 @@ def test_anomaly_val_split_holds_abnormal_val_images(root):
 def test_missing_split_file_says_how_to_make_it(root, tmp_path):
     with pytest.raises(FileNotFoundError, match='prepare_fashion.py'):
         build(root, split_file='nope.json')
+
+
+def test_train_fraction_is_a_seeded_stratified_subset_of_train_only(root):
+    full = build(root, split='train').data_list
+    half = build(root, split='train', train_fraction=0.5, train_fraction_seed=3).data_list
+    ids = {d['image_id'] for d in half}
+    assert ids < {d['image_id'] for d in full} and len(ids) < len(full)
+    assert {d['gt_label'] for d in half} == {d['gt_label'] for d in full}  # every class keeps an image
+    again = build(root, split='train', train_fraction=0.5, train_fraction_seed=3).data_list
+    assert ids == {d['image_id'] for d in again}
+    others = [{d['image_id'] for d in build(root, split='train', train_fraction=0.5,
+                                            train_fraction_seed=s).data_list} for s in range(4)]
+    assert any(o != ids for o in others)
+    test = build(root, split='test').data_list
+    assert build(root, split='test', train_fraction=0.5).data_list == test  # evaluation splits untouched
+    with pytest.raises(ValueError, match='train_fraction must be in'):
+        build(root, split='train', train_fraction=1.0)
