@@ -41,14 +41,15 @@ class StudyRow:
     seeds: int             # test seeds 0..seeds-1
     train_size: int        # training split length (the cache's size)
     iters_per_epoch: int   # on the full training split, B = 128, drop_last
+    val_size: int          # validation split length (the noise of a one-seed selection)
 
 
 STUDY_ROWS = [
-    StudyRow('fashion/pixels', 'fashion', 'pixels', 3, 6358, 49),
-    StudyRow('fashion/effnet', 'fashion', 'effnet', 3, 6358, 49),
-    StudyRow('fashion/language', 'fashion', 'language', 3, 6358, 49),
-    StudyRow('wikipedia/vision', 'wikipedia', 'vision', 3, 2173, 16),
-    StudyRow('wikipedia/language', 'wikipedia', 'language', 3, 2173, 16),
+    StudyRow('fashion/pixels', 'fashion', 'pixels', 3, 6358, 49, 907),
+    StudyRow('fashion/effnet', 'fashion', 'effnet', 3, 6358, 49, 907),
+    StudyRow('fashion/language', 'fashion', 'language', 3, 6358, 49, 907),
+    StudyRow('wikipedia/vision', 'wikipedia', 'vision', 3, 2173, 16, 435),
+    StudyRow('wikipedia/language', 'wikipedia', 'language', 3, 2173, 16, 435),
 ]
 # Wikipedia's CMDA settings as chosen on its validation split by `quality.py` (benchmarks/results/quality.md)
 WIKIPEDIA_HP = {

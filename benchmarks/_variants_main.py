@@ -186,7 +186,13 @@ def render_markdown(summary: dict, rows: List[StudyRow], sel: List[dict], tests:
                 delta = f' ({v - val[k]["base"]:+.2f})' if 'base' in val[k] and m != 'base' else ''
                 mark = ' ◀' if m == choice.get(k) else ''
                 cells[(k, m)] = f'{v:.2f}{delta}{mark}'
-    lines += [render_table(keys, methods, cells, first='row \\ method'), '',
+    for row in rows:  # what one validation run can resolve: 2 binomial standard errors of Base's accuracy
+        if 'base' in val.get(row.key, {}):
+            p = val[row.key]['base'] / 100
+            cells[(row.key, '±2 SE')] = f'{200 * (p * (1 - p) / row.val_size) ** 0.5:.1f}'
+    lines += [render_table(keys, methods + ['±2 SE'], cells, first='row \\ method'), '',
+              '±2 SE = two binomial standard errors of one validation accuracy (n = the val split): margins '
+              'below it are ties that one seed cannot resolve.', '',
               '◀ = the row\'s choice (best candidate; controls never chosen). Methods: ' +
               '; '.join(f'`{m}` {DESCRIPTIONS[m]}' for m in methods if m in DESCRIPTIONS) + '.', '']
     if default:
