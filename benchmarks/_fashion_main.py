@@ -285,8 +285,10 @@ def run_fashion(args, pool) -> None:
               ', '.join(f'{COLS[m]} {v:.0f} ms' for m, v in step.items()) +
               (f' — CMDA / Base {step["cmda"] / step["base"]:.2f}×, CMDA / Mixup {step["cmda"] / step["mixup"]:.2f}×'
                if all(k in step for k in ('base', 'mixup', 'cmda')) else ''),
-              '(B = 128, one CPU thread per run, runs of all methods interleaved on the same 2 cores, so the ratios '
-              'are fair even though the absolute times include contention.)',
+              '(B = 128, one CPU thread per run. The ratios compare Base / Mixup / CMDA only: their runs of one seed '
+              'ran side by side on the same 2 cores. The other methods\' runs ran at other times, under other load '
+              '(`--resume` across sessions), so their absolute times are not comparable; benchmarks/speed.py '
+              'measures step costs on a quiet machine.)',
               '', '## Weight diagnostics (mean over seeds of the last epoch)', '', diagnostics_table(test_recs, rows),
               '', '## Chosen on validation', '']
     for row, v in search.items():

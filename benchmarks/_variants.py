@@ -58,19 +58,21 @@ WIKIPEDIA_HP = {
                  'n_components': 2},
 }
 
-Options = Callable[[StudyRow], Dict[str, object]]
+Options = Callable[[StudyRow, Dict], Dict[str, object]]  # (row, the row's searched CMDA settings)
 CANDIDATES: Dict[str, Options] = {
-    'cmda': lambda row: {},
-    'aligngate': lambda row: {PRE + 'align_threshold': 0.9},
-    'beta': lambda row: {PRE + 'pair_weight.type': 'beta', PRE + 'pair_weight.alpha': 0.25},
-    'floor': lambda row: {PRE + 'pair_weight.type': 'floor', PRE + 'pair_weight.min': 0.5},
-    'harddca': lambda row: {PRE + 'dca_mode': 'hard'},
-    'cmda+mixup': lambda row: {'model.train_cfg.augments.type': 'Mixup', 'model.train_cfg.augments.alpha': 0.25},
-    'cached': lambda row: {PRE + 'mode': 'replace', PRE + 'cache_size': row.train_size},
+    'cmda': lambda row, hp: {},
+    'aligngate': lambda row, hp: {PRE + 'align_threshold': 0.9},
+    'beta': lambda row, hp: {PRE + 'pair_weight.type': 'beta', PRE + 'pair_weight.alpha': 0.25},
+    'floor': lambda row, hp: {PRE + 'pair_weight.type': 'floor', PRE + 'pair_weight.min': 0.5},
+    'harddca': lambda row, hp: {PRE + 'dca_mode': 'hard'},
+    'cmda+mixup': lambda row, hp: {'model.train_cfg.augments.type': 'Mixup', 'model.train_cfg.augments.alpha': 0.25},
+    # replace mode with append mode's share of mixed rows: p' = p / (1 + p) (append p = 0.5 -> 1/3 of the rows)
+    'cached': lambda row, hp: {PRE + 'mode': 'replace', PRE + 'cache_size': row.train_size,
+                               PRE + 'fraction': round(hp.get('fraction', 0.5) / (1 + hp.get('fraction', 0.5)), 4)},
 }
 CONTROLS: Dict[str, Options] = {
-    'random': lambda row: {PRE + 'partners': 'random'},
-    'matched': lambda row: {},  # MatchedMixup: its moments come from the row's CMDA run (VariantRun.moments)
+    'random': lambda row, hp: {PRE + 'partners': 'random'},
+    'matched': lambda row, hp: {},  # MatchedMixup: its moments come from the row's CMDA run (VariantRun.moments)
 }
 LEFT_OUT = {
     'warmup': 'the alignment gate measures what a fixed warm-up guesses (docs/variants.md)',
@@ -80,7 +82,8 @@ DESCRIPTIONS = {
     'base': 'Base', 'mixup': '+Mixup (α 0.25)', 'cmda': '+CMDA (paper step, searched settings)',
     'aligngate': 'CMDA, alignment gate 0.9', 'beta': 'CMDA, pair weight ~ Beta(0.25)',
     'floor': 'CMDA, pair weight ≥ 0.5', 'harddca': 'CMDA, hard DCA', 'cmda+mixup': 'Mixup + CMDA',
-    'cached': 'CMDA, cached embeddings (1 forward)', 'random': 'control: CMDA weights, random partners',
+    'cached': 'CMDA, cached embeddings (1 forward, replace p/(1+p))',
+    'random': 'control: CMDA weights, random partners',
     'matched': 'control: Mixup at CMDA\'s λ',
 }
 
@@ -141,7 +144,7 @@ class VariantRun:
             return {'model.train_cfg.augments.type': 'MatchedMixup', 'model.train_cfg.augments.alpha': None,
                     'model.train_cfg.augments.mean': self.moments['mean'],
                     'model.train_cfg.augments.std': self.moments['std']}
-        return {**CANDIDATES, **CONTROLS}.get(self.method, lambda row: {})(self.row)
+        return {**CANDIDATES, **CONTROLS}.get(self.method, lambda row, hp: {})(self.row, self.hp)
 
     @property
     def config(self) -> str:

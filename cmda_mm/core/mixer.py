@@ -33,6 +33,7 @@ Tiny batches: a batch smaller than 2 samples, or one where ``round(fraction · B
 Sync-free: the hot path reads no tensor value on the host (no ``bool(x.any())`` / ``int(x.min())``); value
 checks run at build time, in ``debug=True`` mode, or when the core functions are called directly.
 """
+import warnings
 from typing import Dict, List, NamedTuple, Optional
 
 import torch
@@ -109,7 +110,10 @@ class CrossModalMixer(nn.Module):
         dca_mode (str): 'soft' (Eq. 11 product, default) or 'hard' (partners from the pair's own GMM cluster
             only, see :func:`~cmda_mm.core.dca.dca_weights`).
         cache_size (int, optional): number of training samples (the dataset's length) of a per-sample
-            embedding cache for :meth:`augment_cached`; None (default) disables the cache.
+            embedding cache for :meth:`augment_cached`; None (default) disables the cache. Use
+            ``fraction < 1`` (warned otherwise): only real rows refresh the cache and feed DCA. The
+            replace-mode share of mixed rows that matches append mode's is ``p / (1 + p)`` (append
+            p = 0.5 -> 1/3, p = 1 -> 0.5).
     """
 
     def __init__(self,
@@ -159,6 +163,10 @@ class CrossModalMixer(nn.Module):
             if mode != 'replace':
                 raise ValueError(f"`cache_size` (cached CMDA) needs mode='replace' (one forward of B rows), "
                                  f'got mode={mode!r}')
+            if fraction >= 1:  # every row replaced: no real row ever refreshes the cache or feeds DCA
+                warnings.warn(f'cached CMDA with fraction={fraction}: every row is replaced, so no real row '
+                              'refreshes the cached student embeddings or feeds DCA after the first epoch; '
+                              "fraction = p / (1 + p) keeps append mode's share of mixed rows (p = 1 -> 0.5)")
         self.normalization = normalization
         self.temperature = validate_temperature(normalization, temperature)
         self.top_k = validate_top_k(top_k)

@@ -36,8 +36,8 @@ def test_every_method_builds_its_model_with_the_options(row):
         if method == 'matched':
             aug = model.data_preprocessor.batch_augments.augments[0]
             assert type(aug).__name__ == 'MatchedMixup'
-        if method == 'cached':
-            assert cmda.cache_size == row.train_size and cmda.mode == 'replace'
+        if method == 'cached':  # replace mode keeps append mode's share of mixed rows: p / (1 + p)
+            assert cmda.cache_size == row.train_size and cmda.mode == 'replace' and cmda.fraction == 0.2
         if method == 'random':
             assert cmda.partners == 'random'
         if method == 'harddca':
@@ -48,8 +48,8 @@ def test_every_method_builds_its_model_with_the_options(row):
             assert cmda.align_threshold == 0.9
         if method == 'cmda+mixup':
             assert type(model.data_preprocessor.batch_augments.augments[0]).__name__ == 'Mixup'
-        if method != 'base' and method in CANDIDATES:  # the searched settings reach every CMDA variant
-            assert cmda.top_k == 3 and cmda.fraction == 0.25
+        if method in CANDIDATES:  # the searched settings reach every CMDA variant
+            assert cmda.top_k == 3 and (cmda.fraction == 0.25 or method == 'cached')
 
 
 def test_run_ids_reuse_the_grids_plain_runs_and_separate_variants():

@@ -233,3 +233,13 @@ def test_cache_keeps_the_old_student_embedding_of_mixed_rows():
     torch.testing.assert_close(mixer.cache_student[6:], student[6:])  # a mixed row's embedding is not its own
     with pytest.raises(ValueError, match='real'):
         mixer.update_cache(index, teacher, student, real=torch.arange(8))
+
+
+def test_cache_replacing_every_row_warns():
+    """fraction = 1 with the cache: no real row refreshes it or feeds DCA; the build says so (p/(1+p) instead)."""
+    with pytest.warns(UserWarning, match=r'p / \(1 \+ p\)'):
+        CrossModalMixer(fraction=1.0, mode='replace', cache_size=40)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        CrossModalMixer(fraction=0.5, mode='replace', cache_size=40)

@@ -40,6 +40,18 @@ def test_hook_fits_from_bank_and_empties_it():
     torch.testing.assert_close(mixer.gmm_means, ref.means_.float())
 
 
+def test_empty_bank_keeps_the_last_mixture():
+    """An epoch without real rows (cached CMDA replacing every row) records 0 embeddings: no fit, no crash."""
+    mixer = CrossModalMixer(dca=True)
+    mixer.record(blobs())
+    hook = DCAHook(n_components=3, covariance_type='diag', seed=0)
+    hook.after_train_epoch(fake_runner(mixer))
+    means = mixer.gmm_means.clone()
+    mixer.record(blobs()[:0])
+    hook.after_train_epoch(fake_runner(mixer, epoch=1))
+    assert mixer.dca_ready and torch.equal(mixer.gmm_means, means) and mixer.bank == []
+
+
 def test_hook_selects_m_by_bic():
     mixer = CrossModalMixer(dca=True)
     mixer.record(blobs(90))

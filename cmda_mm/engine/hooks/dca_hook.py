@@ -128,7 +128,7 @@ class DCAHook(Hook):
     def gather(local: Optional[torch.Tensor], device=None) -> Optional[torch.Tensor]:
         """Concatenate every rank's bank (ranks may hold different numbers of rows, or none), on CPU."""
         if dist.get_world_size() == 1:
-            return local
+            return local if local is not None and local.shape[0] else None
         parts = [p for p in dist.all_gather_object(None if local is None else local.cpu()) if p is not None]
         if not parts:
             return None
