@@ -113,8 +113,11 @@ def run_variants(args, pool) -> None:
     hp = _hp_of(pool, rows)
 
     def runs(phase, methods, seeds, fraction=None, val=False, moments=None):
-        # cheap feature rows first, then the raw-pixel row: an interrupted study has whole rows
-        order = sorted(rows, key=lambda r: r.key == 'fashion/pixels')
+        # selection: the cheap feature rows first (the default needs every row); test and regime: the raw-pixel
+        # row first (issue 16's target), then fashion's feature rows, then Wikipedia. An interrupted study
+        # (rerun with --resume) holds whole rows in that order.
+        order = sorted(rows, key=lambda r: r.key == 'fashion/pixels') if phase == 'select' else \
+            sorted(rows, key=lambda r: (r.key != 'fashion/pixels', r.dataset != 'fashion'))
         return [VariantRun(phase, r, m, s, hp[r.key], val=val, train_fraction=fraction, data_roots=roots,
                            moments=(moments or {}).get(r.key) if m == 'matched' else None)
                 for r in order for m in methods(r) for s in seeds(r)]
