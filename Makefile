@@ -25,7 +25,8 @@ LINT_PATHS := cmda_mm tools tests benchmarks configs setup.py
 # `make demo` is bit-reproducible run to run: one intra-op thread here, seed + deterministic kernels in the config.
 DEMO_THREADS ?= 1
 
-.PHONY: env venv shell lint demo test bench quality quality-quick fashion-data quality-fashion quality-fashion-quick speed \
+.PHONY: env venv shell lint demo test bench quality quality-quick fashion-data quality-fashion quality-fashion-quick \
+	quality-variants speed \
 	clean-env
 
 # Build the environment once per requirements hash (idempotent: the stamp is written last).
@@ -86,6 +87,10 @@ quality-fashion: fashion-data
 
 quality-fashion-quick: fashion-data
 	OMP_NUM_THREADS=1 $(VPY) benchmarks/quality.py --dataset fashion --data-root $(FASHION) --quick --jobs 2 --resume
+
+# issue 16: CMDA variants selected on validation across fashion and Wikipedia, tested, regime map (~2 h on 2 cores)
+quality-variants: fashion-data
+	OMP_NUM_THREADS=1 $(VPY) benchmarks/quality.py --study variants --jobs 2 --resume
 
 speed: env
 	$(VPY) benchmarks/speed.py
