@@ -161,8 +161,14 @@ def run_variants(args, pool) -> None:
     regime = execute(regime_specs)
     tests += execute(runs('test', extra_methods, seeds, moments=moments))
     elapsed = time.time() - start
+    # a CMDA variant whose runs logged no weight diagnostics never mixed (e.g. an alignment gate that stayed
+    # closed): it trained Base + the cross-modal contrastive loss only, and the report says so
+    never_mixed = sorted({f'{r["student"]}/{r["method"]}' for r in sel + tests + regime
+                          if r['method'] not in ('base', 'mixup', 'matched') and 'metrics' in r
+                          and 'cmda_pair_weight' not in (r.get('diagnostics') or {})})
     summary = dict(rows=[r.key for r in rows], val_seed=VAL_SEED, hp=hp, candidates=list(CANDIDATES),
                    controls=list(CONTROLS), left_out=LEFT_OUT, val=val, choice=choice, default=default,
+                   never_mixed=never_mixed,
                    moments=moments, fractions=list(FRACTIONS), wall_s=round(elapsed),
                    failed=[r['error'] for r in pool.records if 'error' in r],
                    runs=[{k: r.get(k) for k in ('run_id', 'student', 'method', 'seed', 'fraction', 'metrics',
@@ -194,6 +200,7 @@ def render_markdown(summary: dict, rows: List[StudyRow], sel: List[dict], tests:
                 v = val[k][m]
                 delta = f' ({v - val[k]["base"]:+.2f})' if 'base' in val[k] and m != 'base' else ''
                 mark = ' ◀' if m == choice.get(k) else ''
+                mark += ' †' if f'{k}/{m}' in summary.get('never_mixed', []) else ''
                 cells[(k, m)] = f'{v:.2f}{delta}{mark}'
     for row in rows:  # what one validation run can resolve: 2 binomial standard errors of Base's accuracy
         if 'base' in val.get(row.key, {}):
@@ -202,7 +209,9 @@ def render_markdown(summary: dict, rows: List[StudyRow], sel: List[dict], tests:
     lines += [render_table(keys, methods + ['±2 SE'], cells, first='row \\ method'), '',
               '±2 SE = two binomial standard errors of one validation accuracy (n = the val split): margins '
               'below it are ties that one seed cannot resolve.', '',
-              '◀ = the row\'s choice (best candidate; controls never chosen). Methods: ' +
+              '◀ = the row\'s choice (best candidate; controls never chosen). † = the run never mixed (no weight '
+              'diagnostics logged: the alignment gate stayed closed), so it trained Base + the cross-modal '
+              'contrastive loss (Eq. 7) only. Methods: ' +
               '; '.join(f'`{m}` {DESCRIPTIONS[m]}' for m in methods if m in DESCRIPTIONS) + '.', '']
     if default:
         lines += [f'**Default** (largest worst-case margin over Base on validation): `{default["method"]}`, worst '
