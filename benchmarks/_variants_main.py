@@ -154,12 +154,16 @@ def run_variants(args, pool) -> None:
         ms = ['random'] + (['matched'] if r.key in moments else []) if r.dataset != 'fashion' else []
         return ms + (['cached'] if r.key == 'fashion/pixels' else [])
     seeds = lambda r: list(range(r.seeds))  # noqa: E731
-    tests = execute(runs('test', test_methods, seeds, moments=moments))
-    regime_specs = [x for f in FRACTIONS for x in runs(
+    tests_all = runs('test', test_methods, seeds, moments=moments)
+    regime_all = [x for f in FRACTIONS for x in runs(
         'regime', lambda r: [m for m in ('base', 'mixup', choice.get(r.key)) if m], seeds, fraction=f)]
-    regime_specs.sort(key=lambda x: (x.row.key != 'fashion/pixels', x.row.dataset != 'fashion'))  # stable
-    regime = execute(regime_specs)
-    tests += execute(runs('test', extra_methods, seeds, moments=moments))
+    extras = runs('test', extra_methods, seeds, moments=moments)
+    # group by priority: the raw-pixel row, fashion's feature rows, Wikipedia; in each, test then regime map
+    group = lambda x: (x.row.key != 'fashion/pixels') + (x.row.dataset != 'fashion')  # noqa: E731
+    specs = sorted(tests_all + regime_all, key=lambda x: (group(x), x.phase != 'test')) + extras
+    recs = execute(specs)
+    tests = [r for r, x in zip(recs, specs) if x.phase == 'test']
+    regime = [r for r, x in zip(recs, specs) if x.phase == 'regime']
     elapsed = time.time() - start
     # a CMDA variant whose runs logged no weight diagnostics never mixed (e.g. an alignment gate that stayed
     # closed): it trained Base + the cross-modal contrastive loss only, and the report says so
