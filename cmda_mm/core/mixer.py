@@ -471,9 +471,13 @@ class CrossModalMixer(nn.Module):
                                         self.top_k, check=self.debug, allowed=allowed)
             intra = self._intra(student, rows)
             weights = inter if intra is None else apply_dca(inter, intra, rows)
-            dca_ref = None if intra is None else inter
+            # DCA's own shift, measured before the variants (a drawn pair weight or random partners would
+            # otherwise count as DCA's doing)
+            shift = None if intra is None else 0.5 * (weights - inter).abs().sum(1).mean()
             weights = self._variants(weights, rows)
-            diag = weight_diagnostics(weights, rows, labels, reference=dca_ref)
+            diag = weight_diagnostics(weights, rows, labels)
+            if shift is not None:
+                diag['dca_shift'] = shift
             if self.align_threshold is not None:
                 diag['align_ema'] = self.align_ema.clone()
         return MixPlan(rows, weights, diag)

@@ -243,3 +243,16 @@ def test_cache_replacing_every_row_warns():
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         CrossModalMixer(fraction=0.5, mode='replace', cache_size=40)
+
+
+def test_dca_shift_measures_dca_alone_under_a_drawn_pair_weight():
+    """`cmda_dca_shift` is DCA's move; a Beta pair weight or random partners applied after it must not count."""
+    teacher, student, labels = _clustered()
+    shifts = {}
+    for name, kwargs in {'paper': {}, 'beta': dict(pair_weight=dict(type='beta', alpha=0.25)),
+                         'random': dict(partners='random')}.items():
+        mixer = CrossModalMixer(fraction=1.0, top_k=4, seed=0, **kwargs)
+        mixer.set_gmm(GaussianMixture(2, 'diag', seed=0).fit(student))
+        shifts[name] = float(mixer(teacher, student, labels).diagnostics['dca_shift'])
+    assert shifts['paper'] > 0
+    assert shifts['beta'] == pytest.approx(shifts['paper']) and shifts['random'] == pytest.approx(shifts['paper'])
