@@ -21,7 +21,6 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
-from _fashion_grid import ROWS as FASHION_ROWS
 from _fashion_grid import FashionRun
 
 from _quality_grid import REPO, Run
@@ -170,8 +169,3 @@ class VariantRun:
         opts = [f'{k}={v}' for k, v in self.options().items()]
         return [[sys.executable, 'tools/train.py', self.config, '--work-dir', work_dir, '--data-root', root,
                  '--cfg-options'] + opts]
-
-
-def fashion_rows() -> List[str]:
-    """The fashion rows the study uses (all classification rows of the grid)."""
-    return [r.name for r in STUDY_ROWS if r.dataset == 'fashion' and r.name in FASHION_ROWS]

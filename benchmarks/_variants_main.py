@@ -84,6 +84,11 @@ def regime_verdict(a: Dict[int, float], b: Dict[int, float]) -> str:
     return f'{word} ({mean:+.2f} ± {half:.2f})'
 
 
+def priority(row: StudyRow) -> tuple:
+    """Run order of the test and regime phases: the raw-pixel row, fashion's feature rows, then Wikipedia."""
+    return (row.key != 'fashion/pixels', row.dataset != 'fashion')
+
+
 def _hp_of(pool, rows: List[StudyRow]) -> Dict[str, dict]:
     """The rows' CMDA settings: fashion's validation search (reused runs), Wikipedia's from quality.md."""
     fashion = [r.name for r in rows if r.dataset == 'fashion']
@@ -117,7 +122,7 @@ def run_variants(args, pool) -> None:
         # row first (issue 16's target), then fashion's feature rows, then Wikipedia. An interrupted study
         # (rerun with --resume) holds whole rows in that order.
         order = sorted(rows, key=lambda r: r.key == 'fashion/pixels') if phase == 'select' else \
-            sorted(rows, key=lambda r: (r.key != 'fashion/pixels', r.dataset != 'fashion'))
+            sorted(rows, key=priority)
         return [VariantRun(phase, r, m, s, hp[r.key], val=val, train_fraction=fraction, data_roots=roots,
                            moments=(moments or {}).get(r.key) if m == 'matched' else None)
                 for r in order for m in methods(r) for s in seeds(r)]
@@ -159,8 +164,7 @@ def run_variants(args, pool) -> None:
         'regime', lambda r: [m for m in ('base', 'mixup', choice.get(r.key)) if m], seeds, fraction=f)]
     extras = runs('test', extra_methods, seeds, moments=moments)
     # group by priority: the raw-pixel row, fashion's feature rows, Wikipedia; in each, test then regime map
-    group = lambda x: (x.row.key != 'fashion/pixels') + (x.row.dataset != 'fashion')  # noqa: E731
-    specs = sorted(tests_all + regime_all, key=lambda x: (group(x), x.phase != 'test')) + extras
+    specs = sorted(tests_all + regime_all, key=lambda x: (priority(x.row), x.phase != 'test')) + extras
     recs = execute(specs)
     tests = [r for r, x in zip(recs, specs) if x.phase == 'test']
     regime = [r for r, x in zip(recs, specs) if x.phase == 'regime']
