@@ -9,7 +9,9 @@ another way. Variants are the ``cmda=dict(...)`` options of ``cmda_mm/core`` (do
   settings (``cmda``), the alignment gate, the Beta / floored pair weight, hard DCA, Mixup + CMDA, the cached
   (one forward, ``mode='replace'``) CMDA;
 - controls (never chosen; they test the teacher): CMDA's weights on random partners, and Mixup whose λ
-  distribution is fitted to the row's logged CMDA pair weight (mean and std of the validation CMDA run).
+  distribution is fitted to the row's logged CMDA pair weight (mean and std of the validation CMDA run);
+- checks (never chosen): ``shipped``, the row with the shipped ``cmda=dict()`` (every mixer argument at its
+  default), so the default is measured as a user gets it, not only as the candidate it was chosen from.
 
 Left out of the search, with the reason in ``LEFT_OUT`` (so the report says it): the fixed warm-up (the gate
 measures what ``warmup_iters`` guesses) and same-class partners (measured before on Wikipedia without effect;
@@ -25,8 +27,8 @@ from _fashion_grid import FashionRun
 
 from _quality_grid import REPO, Run
 
-__all__ = ['StudyRow', 'STUDY_ROWS', 'CANDIDATES', 'CONTROLS', 'LEFT_OUT', 'VariantRun', 'WIKIPEDIA_HP',
-           'matched_moments']
+__all__ = ['StudyRow', 'STUDY_ROWS', 'CANDIDATES', 'CONTROLS', 'CHECKS', 'LEFT_OUT', 'VariantRun', 'WIKIPEDIA_HP',
+           'matched_moments', 'shipped_options']
 
 PRE = 'model.data_preprocessor.cmda.'
 
@@ -70,6 +72,25 @@ CANDIDATES: Dict[str, Options] = {
     'cached': lambda row, hp: {PRE + 'mode': 'replace', PRE + 'cache_size': row.train_size,
                                PRE + 'fraction': round(hp.get('fraction', 0.5) / (1 + hp.get('fraction', 0.5)), 4)},
 }
+
+
+def shipped_options(row: StudyRow, hp: Dict) -> Dict[str, object]:
+    """The row's run with the shipped ``cmda=dict()``: every ``CrossModalMixer`` argument at its default.
+
+    Read from the mixer's signature (and ``DEFAULT_PAIR_WEIGHT``), so a changed default changes the run id and
+    the study reruns it. The row keeps its model, contrastive loss weight and ``DCAHook``.
+    """
+    import inspect
+
+    from cmda_mm.core import DEFAULT_PAIR_WEIGHT, CrossModalMixer
+    opts = {PRE + k: p.default for k, p in inspect.signature(CrossModalMixer).parameters.items()
+            if p.default is not None and k != 'debug'}
+    opts.update({PRE + 'pair_weight.' + k: v for k, v in DEFAULT_PAIR_WEIGHT.items()})
+    return opts
+
+
+# checks (never chosen): the shipped default as a user gets it, measured beside the candidate it came from
+CHECKS: Dict[str, Options] = {'shipped': shipped_options}
 CONTROLS: Dict[str, Options] = {
     'random': lambda row, hp: {PRE + 'partners': 'random'},
     'matched': lambda row, hp: {},  # MatchedMixup: its moments come from the row's CMDA run (VariantRun.moments)
@@ -85,6 +106,7 @@ DESCRIPTIONS = {
     'cached': 'CMDA, cached embeddings (1 forward, replace p/(1+p))',
     'random': 'control: CMDA weights, random partners',
     'matched': 'control: Mixup at CMDA\'s λ',
+    'shipped': 'check: the shipped `cmda=dict()` (mixer defaults, Beta(0.25) pair weight)',
 }
 
 
@@ -116,7 +138,7 @@ class VariantRun:
     epochs = None
 
     def __post_init__(self):
-        if self.method not in ('base', 'mixup', *CANDIDATES, *CONTROLS):
+        if self.method not in ('base', 'mixup', *CANDIDATES, *CONTROLS, *CHECKS):
             raise ValueError(f'unknown study method {self.method!r}')
         if self.method == 'matched' and not self.moments:
             raise ValueError('the matched-Mixup control needs the moments of a CMDA run (matched_moments)')
@@ -144,7 +166,7 @@ class VariantRun:
             return {'model.train_cfg.augments.type': 'MatchedMixup', 'model.train_cfg.augments.alpha': None,
                     'model.train_cfg.augments.mean': self.moments['mean'],
                     'model.train_cfg.augments.std': self.moments['std']}
-        return {**CANDIDATES, **CONTROLS}.get(self.method, lambda row, hp: {})(self.row, self.hp)
+        return {**CANDIDATES, **CONTROLS, **CHECKS}.get(self.method, lambda row, hp: {})(self.row, self.hp)
 
     @property
     def config(self) -> str:

@@ -21,8 +21,10 @@ State kept between batches: the fitted Gaussian mixture (as buffers, so checkpoi
 memory bank, the row-selection generator (its state travels in checkpoints), the gate's batch count and latch
 (in checkpoints), the alignment EMA and the embedding cache (buffers).
 
-Variants (issue 16, ``docs/variants.md``; each one option, default = the paper's step): the alignment gate
-(``warmup_iters``, ``align_threshold``), the mixing strength (``pair_weight``), the partner choice
+Variants (issue 16, ``docs/variants.md``; each one option): the alignment gate (``warmup_iters``,
+``align_threshold``), the mixing strength (``pair_weight``; the default draws the own pair's weight from
+Beta(0.25), the setting that never lost to Base in the study; ``dict(type='teacher')`` is the paper's step, which
+every shipped reproduction config states), the partner choice
 (``partners``: teacher / same_class / random control), hard DCA gating (``dca_mode='hard'``) and weights from a
 per-sample embedding cache (``cache_size``: :meth:`augment_cached`, the mix before the forward, one forward of B
 rows in ``mode='replace'``).
@@ -102,9 +104,11 @@ class CrossModalMixer(nn.Module):
             sync per batch during warm-up only). None (default) disables it.
         align_momentum (float): EMA momentum of the alignment measure (``ema = m·ema + (1 − m)·x``).
         pair_weight (dict, optional): mixing strength — the own pair's weight ``dict(type='beta', alpha=α)``
-            (drawn from Beta(α, α) per new sample, folded to ``max(λ, 1 − λ)`` like Mixup) or
-            ``dict(type='floor', min=m)`` (at least m); the partners keep the teacher's relative weights. None
-            (default) keeps the teacher's pair weight (≈ 0.45 measured: ``cmda_pair_weight``).
+            (drawn from Beta(α, α) per new sample, folded to ``max(λ, 1 − λ)`` like Mixup),
+            ``dict(type='floor', min=m)`` (at least m) or ``dict(type='teacher')`` (the paper: the teacher's
+            own pair weight, ≈ 0.45 measured: ``cmda_pair_weight``); the partners keep the teacher's relative
+            weights. None (default) is :data:`~cmda_mm.core.variants.DEFAULT_PAIR_WEIGHT`, Beta(0.25): the
+            setting that never lost to Base on validation in issue 16's study (the paper's step did).
         partners (str): who the partners are: 'teacher' (default, Eq. 10), 'same_class' (only samples of the
             pair's class; needs labels) or 'random' (control: the same weights on random partners).
         dca_mode (str): 'soft' (Eq. 11 product, default) or 'hard' (partners from the pair's own GMM cluster

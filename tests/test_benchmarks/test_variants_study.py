@@ -6,7 +6,7 @@ import pytest
 
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'benchmarks'))
 
-from _variants import CANDIDATES, CONTROLS, STUDY_ROWS, VariantRun, matched_moments  # noqa: E402
+from _variants import CANDIDATES, CHECKS, CONTROLS, STUDY_ROWS, VariantRun, matched_moments  # noqa: E402
 from _variants_main import choose_default, regime_verdict, select  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -23,7 +23,8 @@ def test_every_method_builds_its_model_with_the_options(row):
     import cmda_mm  # noqa: F401  (registers the components)
     init_default_scope('mmpretrain')
     moments = {'mean': 0.43, 'std': 0.1}
-    for method in ['base', 'mixup', *CANDIDATES, *CONTROLS]:
+    from cmda_mm.core import CrossModalMixer
+    for method in ['base', 'mixup', *CANDIDATES, *CONTROLS, *CHECKS]:
         run = VariantRun('select', row, method, 100, HP, val=True, moments=moments)
         cfg = Config.fromfile(osp.join(REPO, run.config))
         cfg.merge_from_dict(run.options())
@@ -46,6 +47,11 @@ def test_every_method_builds_its_model_with_the_options(row):
             assert cmda.pair_weight == {'type': 'beta', 'alpha': 0.25}
         if method == 'aligngate':
             assert cmda.align_threshold == 0.9
+        if method == 'cmda':  # the configs state the paper's step (the teacher's pair weight)
+            assert cmda.pair_weight is None
+        if method == 'shipped':  # the row's config with cmda=dict(): the mixer as its defaults build it
+            assert cmda.extra_repr() == CrossModalMixer(seed=cmda.seed).extra_repr()
+            assert cmda.pair_weight == {'type': 'beta', 'alpha': 0.25}
         if method == 'cmda+mixup':
             assert type(model.data_preprocessor.batch_augments.augments[0]).__name__ == 'Mixup'
         if method in CANDIDATES:  # the searched settings reach every CMDA variant

@@ -51,7 +51,8 @@ def test_teacher_decides_the_weights():
     student = _emb(8)
     perm = torch.tensor([3, 0, 5, 1, 7, 2, 4, 6])
     teacher = student[perm]
-    mixer = CrossModalMixer(normalization='softmax', temperature=0.05, top_k=2, fraction=1.0, dca=False)
+    mixer = CrossModalMixer(normalization='softmax', temperature=0.05, top_k=2, fraction=1.0, dca=False,
+                            pair_weight=dict(type='teacher'))  # the paper's pair weight
     plan = mixer(teacher, student)
     rows = torch.arange(8)
     assert torch.equal(plan.rows, rows)
@@ -106,10 +107,11 @@ def _forbid_host_reads(monkeypatch):
         monkeypatch.setattr(torch.Tensor, name, read)
 
 
+@pytest.mark.parametrize('pair_weight', [None, dict(type='teacher')])  # the default (Beta draws) and the paper
 @pytest.mark.parametrize('normalization', ['ratio', 'softmax', 'abs'])
-def test_hot_path_reads_no_tensor_value(monkeypatch, normalization):
+def test_hot_path_reads_no_tensor_value(monkeypatch, normalization, pair_weight):
     student, teacher = _emb(16, seed=1), _emb(16, seed=2)
-    mixer = CrossModalMixer(normalization=normalization, fraction=0.5)
+    mixer = CrossModalMixer(normalization=normalization, fraction=0.5, pair_weight=pair_weight)
     mixer.set_gmm(GaussianMixture(2, 'diag').fit(student))
     mixer.get_gmm()  # the mixture object is rebuilt once per fit, not per step
     labels = torch.arange(16) % 3

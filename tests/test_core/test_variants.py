@@ -7,6 +7,8 @@ from cmda_mm.core import CrossModalMixer, GaussianMixture, beta_from_moments, in
 from cmda_mm.core.dca import dca_weights
 from cmda_mm.core.variants import random_partners, set_pair_weight
 
+PAPER = dict(type='teacher')  # the paper's pair weight (the default draws it from Beta(0.25))
+
 
 def _emb(n, d=8, seed=0):
     g = torch.Generator().manual_seed(seed)
@@ -75,7 +77,7 @@ def test_alignment_gate_opens_only_when_aligned_and_resumes():
 # ---- 2. mixing strength ----------------------------------------------------------------------------------
 def test_beta_pair_weight_sets_the_strength_and_keeps_partner_ratios():
     teacher, student, _ = _clustered(64)
-    default = CrossModalMixer(fraction=1.0, dca=False, seed=0)(teacher, student)
+    default = CrossModalMixer(fraction=1.0, dca=False, seed=0, pair_weight=PAPER)(teacher, student)
     beta = CrossModalMixer(fraction=1.0, dca=False, seed=0, pair_weight=dict(type='beta', alpha=0.2))
     plan = beta(teacher, student)
     rows = plan.rows
@@ -99,7 +101,7 @@ def test_beta_pair_weight_sets_the_strength_and_keeps_partner_ratios():
 
 def test_floor_pair_weight():
     teacher, student, _ = _clustered(32)
-    default = CrossModalMixer(fraction=1.0, dca=False)(teacher, student)
+    default = CrossModalMixer(fraction=1.0, dca=False, pair_weight=PAPER)(teacher, student)
     rows = default.rows
     assert (default.weights[rows, rows] < 0.8).any()
     floored = CrossModalMixer(fraction=1.0, dca=False, pair_weight=dict(type='floor', min=0.8))(teacher, student)
@@ -111,6 +113,31 @@ def test_set_pair_weight_without_partners_stays_on_the_pair():
     weights = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.25, 0.25]])
     out = set_pair_weight(weights, torch.tensor([0, 0]), torch.tensor([0.7, 0.7]))
     torch.testing.assert_close(out, torch.tensor([[1.0, 0.0, 0.0], [0.7, 0.15, 0.15]]))
+
+
+def test_default_pair_weight_is_the_studied_beta():
+    """``cmda=dict()`` draws the pair weight from Beta(0.25) (issue 16's default); ``type='teacher'`` is the paper."""
+    assert CrossModalMixer().pair_weight == dict(type='beta', alpha=0.25)
+    assert CrossModalMixer(pair_weight=PAPER).pair_weight is None
+    teacher, student, _ = _clustered(64)
+    paper = CrossModalMixer(fraction=1.0, dca=False, seed=0, pair_weight=PAPER)(teacher, student)
+    default = CrossModalMixer(fraction=1.0, dca=False, seed=0)(teacher, student)
+    rows = default.rows
+    has_partner = paper.weights[rows, rows] < 1
+    pair = default.weights[rows, rows][has_partner]
+    assert (pair >= 0.5).all() and pair.mean() > paper.weights[rows, rows][has_partner].mean() + 0.2
+
+
+def test_beta_draws_match_the_distribution():
+    """Mean and variance of Beta(α, β) draws: α = 0.25 (U-shaped, mass near 0 and 1) and an asymmetric pair."""
+    g = torch.Generator().manual_seed(0)
+    for a, b in [(0.25, 0.25), (0.5, 3.0), (7.0, 0.4)]:
+        lam = sample_pair_weights(40000, a, g, beta=b).double()
+        mean, var = a / (a + b), a * b / ((a + b)**2 * (a + b + 1))
+        assert lam.isfinite().all() and ((lam >= 0) & (lam <= 1)).all()
+        assert abs(float(lam.mean()) - mean) < 0.01 and abs(float(lam.var()) - var) < 0.05 * var
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    assert torch.equal(sample_pair_weights(16, 0.25, g1), sample_pair_weights(16, 0.25, g2))  # the generator's
 
 
 def test_sample_pair_weights_and_beta_from_moments():
@@ -128,10 +155,11 @@ def test_sample_pair_weights_and_beta_from_moments():
 def test_same_class_partners():
     teacher, student, labels = _clustered(32)
     labels = torch.randint(3, (32, ), generator=torch.Generator().manual_seed(1))  # classes cut across clusters
-    default = CrossModalMixer(fraction=1.0, dca=False, top_k=4)(teacher, student, labels)
+    default = CrossModalMixer(fraction=1.0, dca=False, top_k=4, pair_weight=PAPER)(teacher, student, labels)
     cross = labels.view(1, -1) != labels[default.rows].view(-1, 1)
     assert (default.weights * cross).sum() > 0  # the teacher alone picks cross-class partners here
-    same = CrossModalMixer(fraction=1.0, dca=False, top_k=4, partners='same_class')(teacher, student, labels)
+    same = CrossModalMixer(fraction=1.0, dca=False, top_k=4, partners='same_class', pair_weight=PAPER)
+    same = same(teacher, student, labels)
     assert (same.weights * cross).sum() == 0
     torch.testing.assert_close(same.diagnostics['same_class_weight'], torch.tensor(1.0))
     with pytest.raises(ValueError, match='labels'):
@@ -153,8 +181,8 @@ def test_hard_dca_keeps_partners_in_the_pairs_cluster():
     teacher, student, labels = _clustered(32)
     gmm = GaussianMixture(2, 'diag', seed=0).fit(student)
     cluster = gmm.predict_proba(student).argmax(1)
-    soft = CrossModalMixer(fraction=1.0, top_k=None, normalization='abs')
-    hard = CrossModalMixer(fraction=1.0, top_k=None, normalization='abs', dca_mode='hard')
+    soft = CrossModalMixer(fraction=1.0, top_k=None, normalization='abs', pair_weight=PAPER)
+    hard = CrossModalMixer(fraction=1.0, top_k=None, normalization='abs', dca_mode='hard', pair_weight=PAPER)
     for mixer in (soft, hard):
         mixer.set_gmm(gmm)
     other = cluster.view(1, -1) != cluster.view(-1, 1)
@@ -168,8 +196,8 @@ def test_hard_dca_keeps_partners_in_the_pairs_cluster():
 # ---- 4. controls -----------------------------------------------------------------------------------------
 def test_random_partners_keep_the_weights_but_not_the_teachers_choice():
     teacher, student, _ = _clustered(64)
-    default = CrossModalMixer(fraction=1.0, dca=False, seed=0)(teacher, student)
-    control = CrossModalMixer(fraction=1.0, dca=False, seed=0, partners='random')(teacher, student)
+    default = CrossModalMixer(fraction=1.0, dca=False, seed=0, pair_weight=PAPER)(teacher, student)
+    control = CrossModalMixer(fraction=1.0, dca=False, seed=0, partners='random', pair_weight=PAPER)(teacher, student)
     rows = default.rows
     torch.testing.assert_close(control.weights.sort(1).values, default.weights.sort(1).values)
     torch.testing.assert_close(control.weights[rows, rows], default.weights[rows, rows])
@@ -190,11 +218,11 @@ def test_random_partners_never_land_on_the_pair():
 def test_cache_weights_follow_the_cached_embeddings_and_resume():
     teacher, student, _ = _clustered(16)
     x = torch.randn(16, 3)
-    mixer = CrossModalMixer(fraction=1.0, dca=False, mode='replace', cache_size=40, seed=0)
+    mixer = CrossModalMixer(fraction=1.0, dca=False, mode='replace', cache_size=40, seed=0, pair_weight=PAPER)
     index = torch.arange(10, 26)
     assert mixer.augment_cached(x, index) is None  # nothing cached yet
     mixer.update_cache(index, teacher, student)
-    reference = CrossModalMixer(fraction=1.0, dca=False, seed=0)
+    reference = CrossModalMixer(fraction=1.0, dca=False, seed=0, pair_weight=PAPER)
     new = mixer.augment_cached(x, index, targets=torch.eye(16))
     plan = reference(teacher, student)
     torch.testing.assert_close(new.weights, plan.weights)
@@ -204,7 +232,7 @@ def test_cache_weights_follow_the_cached_embeddings_and_resume():
     new_perm = mixer.augment_cached(x[perm], index[perm])
     torch.testing.assert_close(new_perm.weights, plan.weights[perm][:, perm])
     # resume carries the cache
-    resumed = CrossModalMixer(fraction=1.0, dca=False, mode='replace', cache_size=40, seed=0)
+    resumed = CrossModalMixer(fraction=1.0, dca=False, mode='replace', cache_size=40, seed=0, pair_weight=PAPER)
     resumed.load_state_dict(mixer.state_dict())
     torch.testing.assert_close(resumed.cache_teacher, mixer.cache_teacher)
     assert torch.equal(resumed.cache_student_seen, mixer.cache_student_seen)
