@@ -18,7 +18,9 @@ from typing import Dict, List
 from _fashion_grid import CMDA_METHODS, HP_GRID, HP_ROW_OF, PIXEL_BASELINES, ROWS, FashionRun
 
 from _quality_grid import REPO
-from _quality_stats import best_by, fmt_ci, mean_ci, paired_diff, render_table
+from _quality_stats import best_by
+from _quality_stats import diagnostics_table as diag_table
+from _quality_stats import fmt_ci, mean_ci, paired_diff, render_table
 
 __all__ = ['run_fashion']
 
@@ -177,20 +179,8 @@ def paired_table(records: List[dict], rows: List[str]) -> str:
 
 def diagnostics_table(records: List[dict], rows: List[str]) -> str:
     groups = _groups(records)
-    cells, names = {}, []
-    for row in rows:
-        for m in CMDA_METHODS:
-            recs = [r for r in groups.get((row, m), []) if r.get('diagnostics')]
-            if not recs:
-                continue
-            name = f'{row} / {COLS[m]}'
-            names.append(name)
-            for k in DIAG_KEYS:
-                vals = [r['diagnostics'][k] for r in recs if k in r['diagnostics']]
-                if vals:
-                    mean, half, n = mean_ci(vals)
-                    cells[(name, k)] = f'{mean:.3f}' + (f' ± {half:.3f}' if n > 1 else '')
-    return render_table(names, DIAG_KEYS, cells, first='row / method (last epoch)')
+    return diag_table([(f'{row} / {COLS[m]}', groups.get((row, m), [])) for row in rows for m in CMDA_METHODS],
+                      DIAG_KEYS, first='row / method (last epoch)', ci=True)
 
 
 def plot_convergence(records: List[dict], rows: List[str], out: str) -> None:

@@ -4,6 +4,7 @@ from collections import defaultdict
 from typing import Dict, List
 
 from _quality_grid import METHODS, TASKS
+from _quality_stats import diagnostics_table as diag_table
 from _quality_stats import fmt_ci, mean_ci, paired_diff, render_table
 
 __all__ = ['PAPER', 'results_table', 'diagnostics_table', 'verdicts', 'plot_convergence', 'plot_ablation',
@@ -74,23 +75,8 @@ def results_table(records: List[dict], rows: List[tuple], with_paper: bool = Tru
 def diagnostics_table(records: List[dict], rows: List[tuple]) -> str:
     """Last-epoch mean ``cmda_*`` weight diagnostics per (row, CMDA variant), mean over seeds."""
     groups = group(records)
-    cells, names = {}, []
-    for row in rows:
-        for m in ('cmda', 'cmda-nodca'):
-            recs = [r for r in groups.get(row + (m, ), []) if r.get('diagnostics')]
-            if not recs:
-                continue
-            name = f'{ROW_NAMES[row].split(" —")[0]} / {COLS[m]}'
-            names.append(name)
-            for k in DIAG_KEYS:
-                vals = [r['diagnostics'][k] for r in recs if k in r['diagnostics']]
-                if vals:
-                    cells[(name, _short(k))] = f'{statistics.fmean(vals):.3f}'
-    return render_table(names, [_short(k) for k in DIAG_KEYS], cells, first='run')
-
-
-def _short(key: str) -> str:
-    return key[5:] if key.startswith('cmda_') else key
+    return diag_table([(f'{ROW_NAMES[row].split(" —")[0]} / {COLS[m]}', groups.get(row + (m, ), []))
+                       for row in rows for m in ('cmda', 'cmda-nodca')], DIAG_KEYS, first='run', short=True)
 
 
 def verdicts(records: List[dict], rows: List[tuple]) -> List[str]:

@@ -9,7 +9,7 @@ import statistics
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 __all__ = ['mean_ci', 'parse_final_metrics', 'parse_scalars', 'last_diagnostics', 'eval_curve', 'fmt_ci',
-           'render_table', 'paired_diff']
+           'render_table', 'diagnostics_table', 'paired_diff']
 
 FINAL_RE = re.compile(r'Final test metrics: (.*)$', re.MULTILINE)
 
@@ -113,6 +113,38 @@ def render_table(rows: List[str], columns: List[str], cells: Dict[Tuple[str, str
     for row in rows:
         lines.append('| ' + ' | '.join([row] + [cells.get((row, c), '—') for c in columns]) + ' |')
     return '\n'.join(lines)
+
+
+def diagnostics_table(groups: Sequence[Tuple[str, List[dict]]], keys: Sequence[str], first: str, ci: bool = False,
+                      short: bool = False) -> str:
+    """A markdown table of last-epoch weight diagnostics, one row per group of runs, mean over its seeds.
+
+    Args:
+        groups (Sequence[Tuple[str, List[dict]]]): ``(row name, records)`` pairs in display order. Only the
+            records with a non-empty ``'diagnostics'`` dict count; a group without any is left out.
+        keys (Sequence[str]): the diagnostics to show, one column each; a key no record of a group logged
+            gives ``—``.
+        first (str): the header of the first column.
+        ci (bool): append `` ± <half-width>`` of the 95 % t-CI (:func:`mean_ci`) to cells of more than one
+            value. Defaults to False (the mean only).
+        short (bool): strip the ``cmda_`` prefix from the column headers. Defaults to False.
+
+    Returns:
+        str: the table (:func:`render_table`); cells are formatted ``{:.3f}``.
+    """
+    columns = [k[5:] if short and k.startswith('cmda_') else k for k in keys]
+    cells, names = {}, []
+    for name, records in groups:
+        recs = [r for r in records if r.get('diagnostics')]
+        if not recs:
+            continue
+        names.append(name)
+        for key, col in zip(keys, columns):
+            vals = [r['diagnostics'][key] for r in recs if key in r['diagnostics']]
+            if vals:
+                mean, half, n = mean_ci(vals)
+                cells[(name, col)] = f'{mean:.3f}' + (f' ± {half:.3f}' if ci and n > 1 else '')
+    return render_table(names, columns, cells, first=first)
 
 
 def best_by(results: Dict[str, List[float]], higher: bool = True) -> Optional[str]:

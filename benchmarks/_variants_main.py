@@ -25,7 +25,7 @@ from _variants import (CANDIDATES, CHECKS, CONTROLS, DESCRIPTIONS, LEFT_OUT, STU
                        VariantRun, matched_moments)
 
 from _quality_grid import REPO
-from _quality_stats import fmt_ci, mean_ci, paired_diff, render_table
+from _quality_stats import diagnostics_table, fmt_ci, mean_ci, paired_diff, render_table
 
 __all__ = ['run_variants', 'select', 'choose_default', 'regime_verdict']
 
@@ -251,15 +251,13 @@ def render_markdown(summary: dict, rows: List[StudyRow], sel: List[dict], tests:
     lines += ['Paired per-seed differences (95 % t-CI; "beats"/"loses" only when the CI excludes 0):', '',
               render_table(keys, pcols, cells, first='row'), '']
     # diagnostics of the CMDA runs on test
-    diag = defaultdict(lambda: defaultdict(list))
+    diag = {}  # (student, method) -> its test records that logged a DIAG key, in first-seen order
     for rec in tests:
-        for key, value in (rec.get('diagnostics') or {}).items():
-            if key in DIAG:
-                diag[(rec['student'], rec['method'])][key].append(value)
-    names = [f'{k} / {m}' for (k, m) in diag]
-    cells = {(f'{k} / {m}', d): f'{mean_ci(v)[0]:.3f}' for (k, m), dd in diag.items() for d, v in dd.items()}
+        if any(key in DIAG for key in rec.get('diagnostics') or {}):
+            diag.setdefault((rec['student'], rec['method']), []).append(rec)
     lines += ['Weight diagnostics (test runs, last epoch, mean over seeds):', '',
-              render_table(names, DIAG, cells, first='row / method'), '']
+              diagnostics_table([(f'{k} / {m}', recs) for (k, m), recs in diag.items()], DIAG, first='row / method'),
+              '']
     # 3. regime map
     rby = _by(regime)
     fr_cols = [f'{int(f * 100)} %' for f in FRACTIONS] + ['100 %']

@@ -167,3 +167,21 @@ def test_diagnostics_table_means_over_seeds():
     row = md.splitlines()[2]
     assert row.startswith('| Classification, vision (SIFT-128) / +CMDA | 0.300 |')
     assert row.endswith('| 0.100 |') and len(md.splitlines()) == 3  # Base has no diagnostics row
+
+
+def test_shared_diagnostics_table_ci_skips_and_short_names():
+    from _quality_stats import diagnostics_table as diag_table
+    groups = [('a', [{'diagnostics': {'cmda_pair_weight': 0.2, 'loss_contrastive': 1.0}},
+                     {'diagnostics': {'cmda_pair_weight': 0.4}}, {'diagnostics': {}}]),
+              ('none', [{'diagnostics': {}}, {'diagnostics': None}, {'seed': 0}]),  # no diagnostics: no row
+              ('b', [{'diagnostics': {'cmda_pair_weight': 0.5}}])]
+    keys = ['cmda_pair_weight', 'cmda_dca_shift', 'loss_contrastive']
+    half = stats.t.ppf(0.975, 1) * 0.1  # two values 0.2, 0.4: sem = stdev / sqrt(2) = 0.1
+    assert diag_table(groups, keys, first='run / method', ci=True).splitlines() == [
+        '| run / method | cmda_pair_weight | cmda_dca_shift | loss_contrastive |', '|---|---|---|---|',
+        f'| a | 0.300 ± {half:.3f} | — | 1.000 |',  # one value: the mean only, even with ci
+        '| b | 0.500 | — | — |']
+    md = diag_table(groups, keys, first='run', short=True).splitlines()
+    assert md[0] == '| run | pair_weight | dca_shift | loss_contrastive |'
+    assert md[2:] == ['| a | 0.300 | — | 1.000 |', '| b | 0.500 | — | — |']  # no ci: mean only
+    assert diag_table([('none', [])], keys, first='x').splitlines()[2:] == []
