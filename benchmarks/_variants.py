@@ -81,7 +81,9 @@ def shipped_options(row: StudyRow, hp: Dict) -> Dict[str, object]:
     the study reruns it. The row keeps its model, contrastive loss weight and ``DCAHook``.
     """
     import inspect
-
+    import sys
+    if REPO not in sys.path:  # quality.py runs as a script from benchmarks/: the package is the repository's
+        sys.path.insert(0, REPO)
     from cmda_mm.core import DEFAULT_PAIR_WEIGHT, CrossModalMixer
     opts = {PRE + k: p.default for k, p in inspect.signature(CrossModalMixer).parameters.items()
             if p.default is not None and k != 'debug'}
