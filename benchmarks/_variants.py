@@ -81,10 +81,8 @@ def shipped_options(row: StudyRow, hp: Dict) -> Dict[str, object]:
     the study reruns it. The row keeps its model, contrastive loss weight and ``DCAHook``.
     """
     import inspect
-    import sys
-    if REPO not in sys.path:  # quality.py runs as a script from benchmarks/: the package is the repository's
-        sys.path.insert(0, REPO)
-    from cmda_mm.core import DEFAULT_PAIR_WEIGHT, CrossModalMixer
+
+    from cmda_mm.core import DEFAULT_PAIR_WEIGHT, CrossModalMixer  # quality.py puts the repository on the path
     opts = {PRE + k: p.default for k, p in inspect.signature(CrossModalMixer).parameters.items()
             if p.default is not None and k != 'debug'}
     opts.update({PRE + 'pair_weight.' + k: v for k, v in DEFAULT_PAIR_WEIGHT.items()})

@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(1, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repository's cmda_mm (the study's check)
 from _quality_grid import HP_DEFAULT, HP_GRID, REPO, STUDENTS, TASKS, Run, execute, result_path  # noqa: E402
 from _quality_report import (LOW_DATA_METHODS, diagnostics_table, low_data_table, plot_ablation,  # noqa: E402
                              plot_convergence, plot_low_data, results_table, verdicts)

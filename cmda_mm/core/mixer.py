@@ -42,7 +42,7 @@ import torch
 from torch import Tensor, nn
 
 from .dca import DCA_MODES, apply_dca, dca_weights, fit_dca, validate_components
-from .diagnostics import weight_diagnostics
+from .diagnostics import total_variation, weight_diagnostics
 from .gmm import _COVARIANCE_TYPES, GaussianMixture
 from .mixing import mix, select_rows, soft_targets
 from .variants import (PARTNERS, floor_pair_weight, random_partners, same_class_mask, sample_pair_weights,
@@ -475,9 +475,9 @@ class CrossModalMixer(nn.Module):
                                         self.top_k, check=self.debug, allowed=allowed)
             intra = self._intra(student, rows)
             weights = inter if intra is None else apply_dca(inter, intra, rows)
-            # DCA's own shift, measured before the variants (a drawn pair weight or random partners would
+            # DCA's own move, measured before the variants (a drawn pair weight or random partners would
             # otherwise count as DCA's doing)
-            shift = None if intra is None else 0.5 * (weights - inter).abs().sum(1).mean()
+            shift = None if intra is None else total_variation(weights, inter)
             weights = self._variants(weights, rows)
             diag = weight_diagnostics(weights, rows, labels)
             if shift is not None:

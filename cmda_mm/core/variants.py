@@ -80,9 +80,10 @@ def _log_gamma_draws(shape: float, n: int, generator: torch.Generator, candidate
     x = torch.randn(n, candidates, generator=generator, dtype=torch.float64)
     u = torch.rand(n, candidates, generator=generator, dtype=torch.float64).clamp_min(1e-300)
     v = (1 + c * x)**3
-    ok = (v > 0) & (u.log() < 0.5 * x**2 + d - d * v + d * v.clamp_min(1e-300).log())
+    log_v = v.clamp_min(1e-300).log()
+    ok = (v > 0) & (u.log() < 0.5 * x**2 + d - d * v + d * log_v)
     first = ok.to(torch.int8).argmax(1, keepdim=True)  # the first accepted proposal (0 when none is)
-    log_x = torch.where(ok.any(1), (d * v.clamp_min(1e-300)).log().gather(1, first).squeeze(1), math.log(d))
+    log_x = math.log(d) + torch.where(ok.any(1), log_v.gather(1, first).squeeze(1), 0.0)
     if boost:
         log_x = log_x + torch.rand(n, generator=generator, dtype=torch.float64).clamp_min(1e-300).log() / shape
     return log_x
