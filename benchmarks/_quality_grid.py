@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-from _quality_stats import eval_curve, last_diagnostics, parse_final_metrics, parse_scalars
+from _quality_stats import (eval_curve, last_diagnostics, parse_best_metrics, parse_final_metrics, parse_scalars,
+                            task_loss)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METHODS = ['base', 'mixup', 'cmda', 'cmda-offline', 'cmda-nodca']
@@ -175,7 +176,7 @@ def _scalars(work_dir: str, metric: str) -> dict:
     if not found:
         return {}
     train, evals = parse_scalars(found[-1])
-    return dict(curve=eval_curve(evals, metric), diagnostics=last_diagnostics(train))
+    return dict(curve=eval_curve(evals, metric), diagnostics=last_diagnostics(train), train_loss=task_loss(train))
 
 
 def _metric_of(run) -> str:
@@ -218,7 +219,11 @@ def execute(run: Run, work_root: str, data_root: str, resume: bool = True) -> di
                 return rec
     rec['wall_s'] = round(time.time() - start, 1)
     with open(log_path) as f:
-        rec['metrics'] = parse_final_metrics(f.read())
+        text = f.read()
+    rec['metrics'] = parse_final_metrics(text)
+    best = parse_best_metrics(text)  # runs with tools/train.py --test-best
+    if best is not None:
+        rec['best_metrics'] = best
     rec.update(_scalars(work_dir, _metric_of(run)))
     os.makedirs(osp.dirname(out), exist_ok=True)
     with open(out, 'w') as f:

@@ -8,10 +8,11 @@ import re
 import statistics
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-__all__ = ['mean_ci', 'parse_final_metrics', 'parse_scalars', 'last_diagnostics', 'eval_curve', 'fmt_ci',
-           'render_table', 'diagnostics_table', 'paired_diff']
+__all__ = ['mean_ci', 'parse_final_metrics', 'parse_best_metrics', 'parse_scalars', 'last_diagnostics', 'task_loss',
+           'eval_curve', 'fmt_ci', 'render_table', 'diagnostics_table', 'paired_diff']
 
 FINAL_RE = re.compile(r'Final test metrics: (.*)$', re.MULTILINE)
+BEST_RE = re.compile(r'Best-validation test metrics \(epoch (\d+)[^)]*\): (.*)$', re.MULTILINE)
 
 
 def mean_ci(values: Sequence[float], confidence: float = 0.95) -> Tuple[float, float, int]:
@@ -59,6 +60,33 @@ def parse_final_metrics(log_text: str) -> Dict[str, float]:
         except ValueError:
             continue
     return out
+
+
+def parse_best_metrics(log_text: str) -> Optional[Dict[str, float]]:
+    """The ``Best-validation test metrics (epoch N, ...): k: v, ...`` line of ``tools/train.py --test-best``.
+
+    Returns:
+        dict | None: metric name -> value plus ``epoch`` (the epoch chosen on validation); None without the line.
+    """
+    found = BEST_RE.findall(log_text)
+    if not found:
+        return None
+    epoch, text = found[-1]
+    out = parse_final_metrics(f'Final test metrics: {text}')
+    out['epoch'] = int(epoch)
+    return out
+
+
+def task_loss(train_records: List[dict]) -> Optional[float]:
+    """Mean training task loss over the logged iterations of the last epoch: ``loss_cls`` where a run logs it
+    (CMDA: the total ``loss`` adds the contrastive term), else ``loss``; None without records."""
+    if not train_records:
+        return None
+    last = max(r.get('epoch', 0) for r in train_records)
+    rows = [r for r in train_records if r.get('epoch', 0) == last]
+    key = 'loss_cls' if any('loss_cls' in r for r in rows) else 'loss'
+    vals = [r[key] for r in rows if key in r]
+    return statistics.fmean(vals) if vals else None
 
 
 def parse_scalars(path: str) -> Tuple[List[dict], List[dict]]:

@@ -48,9 +48,10 @@ def parse_args(argv=None):
     p.add_argument('--dataset', choices=['wikipedia', 'fashion'], default='wikipedia',
                    help='wikipedia: the frozen-feature grid; fashion: real photos + captions (raw pixels, features, '
                         'anomaly detection; see _fashion_grid.py)')
-    p.add_argument('--study', choices=['grid', 'variants'], default='grid',
+    p.add_argument('--study', choices=['grid', 'variants', 'schedule'], default='grid',
                    help='grid: the --dataset grid; variants: issue 16\'s study across fashion and Wikipedia '
-                        '(select CMDA variants on validation, test them, regime map; see _variants_main.py)')
+                        '(select CMDA variants on validation, test them, regime map; see _variants_main.py); '
+                        'schedule: issue 21\'s long schedules on little fashion data (see _schedule_main.py)')
     p.add_argument('--data-root', default=None,
                    help='dataset root (default: data/wikipedia, or data/fashion_cmda as written by '
                         'tools/dataset_converters/prepare_fashion.py)')
@@ -76,7 +77,8 @@ def parse_args(argv=None):
     args.seeds_set = args.seeds is not None
     args.resume = args.resume or args.report_only
     args.seeds = args.seeds or 5
-    fashion = args.dataset == 'fashion' or args.study == 'variants'  # the study's runs name their own roots
+    # the studies' runs name their own roots
+    fashion = args.dataset == 'fashion' or args.study in ('variants', 'schedule')
     args.data_root = args.data_root or ('data/fashion_cmda' if fashion else 'data/wikipedia')
     return args
 
@@ -154,6 +156,9 @@ def main(argv=None):
     if args.study == 'variants':
         from _variants_main import run_variants
         return run_variants(args, Pool(args))
+    if args.study == 'schedule':
+        from _schedule_main import run_schedule
+        return run_schedule(args, Pool(args))
     if args.dataset == 'fashion':
         from _fashion_main import run_fashion
         return run_fashion(args, Pool(args))

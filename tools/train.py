@@ -3,11 +3,14 @@
 After training, the test loop runs once when the config has one and prints ``Final test metrics: ...``;
 ``--no-test`` skips it. MMPretrain's ``tools/train.py`` never tests; we keep the test on by default because
 ``make demo``, the benchmarks (``benchmarks/_quality_stats.py``, ``caption_seeds.py``) and the README read that
-line. ``--resume`` refuses an empty or unreadable checkpoint, or one of another model (MMEngine would load it
+line. ``--test-best`` also tests the checkpoint of the best validation score (``Best-validation test metrics
+(epoch N): ...``): how users pick a checkpoint, never chosen on the test set. ``--resume`` refuses an empty or
+unreadable checkpoint, or one of another model (MMEngine would load it
 non-strictly and carry on).
 Works on CPU-only machines: ``--launcher pytorch`` uses gloo DDP, ``--amp`` uses bfloat16 autocast.
 """
 import argparse
+import logging
 import os
 import os.path as osp
 import sys
@@ -37,6 +40,9 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (bf16 on CPU)')
     parser.add_argument('--no-validate', action='store_true', help='no evaluation during training')
     parser.add_argument('--no-test', action='store_true', help='do not run the test loop after training')
+    parser.add_argument('--test-best', action='store_true',
+                        help='after the last epoch\'s test, also test the checkpoint of the best validation score '
+                             '(sets default_hooks.checkpoint.save_best, rule "greater" unless the config says)')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the lr to the actual batch size')
     parser.add_argument('--no-pin-memory', action='store_true', help='disable pin_memory in dataloaders')
     parser.add_argument('--no-persistent-workers', action='store_true',
@@ -75,6 +81,12 @@ def merge_args(cfg, args):
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+
+    if args.test_best:  # keep the best validation checkpoint (MMEngine's CheckpointHook) to test it after training
+        ckpt = cfg.default_hooks.checkpoint
+        if not ckpt.get('save_best'):
+            ckpt.save_best = 'auto'  # the first metric of the val evaluator
+        ckpt.setdefault('rule', 'greater')  # accuracy, AUROC, BLEU: 'auto' cannot infer 'anomaly/auroc'
 
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
@@ -120,6 +132,23 @@ def check_resume_checkpoint(runner, cfg) -> None:
     load_state_dict_strict(model, read_checkpoint(filename), filename)  # resume() loads it again, with the rest
 
 
+def _summary(metrics) -> str:
+    return ', '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}' for k, v in (metrics or {}).items())
+
+
+def test_best(runner) -> None:
+    """Test the checkpoint that MMEngine's ``CheckpointHook(save_best=...)`` kept for the best validation score."""
+    best = runner.message_hub.get_info('best_ckpt')
+    if best is None or not osp.isfile(best):
+        print_log('--test-best: no best-validation checkpoint was saved (did validation run?)', 'current',
+                  level=logging.WARNING)
+        return
+    checkpoint = runner.load_checkpoint(best)
+    epoch = checkpoint.get('meta', {}).get('epoch')
+    metrics = runner.test()
+    print_log(f'Best-validation test metrics (epoch {epoch}, {osp.basename(best)}): {_summary(metrics)}', 'current')
+
+
 def main(argv=None):
     args = parse_args(argv)
     register_checkpoint_safe_globals()  # resume under torch's weights_only=True default
@@ -134,9 +163,9 @@ def main(argv=None):
 
     if not args.no_test and has_test_loop(cfg):
         metrics = runner.test()
-        summary = ', '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
-                            for k, v in (metrics or {}).items())
-        print_log(f'Final test metrics: {summary}', 'current')
+        print_log(f'Final test metrics: {_summary(metrics)}', 'current')
+        if args.test_best:
+            test_best(runner)
 
 
 if __name__ == '__main__':

@@ -24,8 +24,8 @@ memory bank, the row-selection generator (its state travels in checkpoints), the
 Variants (issue 16, ``docs/variants.md``; each one option): the alignment gate (``warmup_iters``,
 ``align_threshold``), the mixing strength (``pair_weight``; the default draws the own pair's weight from
 Beta(0.25), the setting that never lost to Base in the study; ``dict(type='teacher')`` is the paper's step, which
-every shipped reproduction config states), the partner choice
-(``partners``: teacher / same_class / random control), hard DCA gating (``dca_mode='hard'``) and weights from a
+every shipped reproduction config states), the partner choice (``partners``: teacher / sampled / random control;
+``partner_pool``: any / same_class / other_class, issue 21), hard DCA gating (``dca_mode='hard'``) and weights from a
 per-sample embedding cache (``cache_size``: :meth:`augment_cached`, the mix before the forward, one forward of B
 rows in ``mode='replace'``).
 
@@ -35,6 +35,8 @@ Tiny batches: a batch smaller than 2 samples, or one where ``round(fraction · B
 Sync-free: the hot path reads no tensor value on the host (no ``bool(x.any())`` / ``int(x.min())``); value
 checks run at build time, in ``debug=True`` mode, or when the core functions are called directly.
 """
+import math
+import numbers
 import warnings
 from typing import Dict, List, NamedTuple, Optional
 
@@ -45,8 +47,8 @@ from .dca import DCA_MODES, apply_dca, dca_weights, fit_dca, validate_components
 from .diagnostics import total_variation, weight_diagnostics
 from .gmm import _COVARIANCE_TYPES, GaussianMixture
 from .mixing import mix, select_rows, soft_targets
-from .variants import (PARTNERS, floor_pair_weight, random_partners, same_class_mask, sample_pair_weights,
-                       set_pair_weight, validate_pair_weight)
+from .variants import (PARTNER_POOLS, PARTNERS, class_pool_mask, floor_pair_weight, gumbel_perturbation,
+                       random_partners, sample_pair_weights, set_pair_weight, validate_pair_weight)
 from .weights import NORMALIZATIONS, inter_modal_weights, validate_temperature, validate_top_k
 
 __all__ = ['CrossModalMixer', 'MixPlan', 'MixedBatch', 'run_seed']
@@ -109,8 +111,14 @@ class CrossModalMixer(nn.Module):
             own pair weight, ≈ 0.45 measured: ``cmda_pair_weight``); the partners keep the teacher's relative
             weights. None (default) is :data:`~cmda_mm.core.variants.DEFAULT_PAIR_WEIGHT`, Beta(0.25): the
             setting that never lost to Base on validation in issue 16's study (the paper's step did).
-        partners (str): who the partners are: 'teacher' (default, Eq. 10), 'same_class' (only samples of the
-            pair's class; needs labels) or 'random' (control: the same weights on random partners).
+        partners (str): how the partners are chosen: 'teacher' (default, Eq. 10: the teacher's top m'),
+            'sampled' (m' − 1 partners drawn ∝ ``exp(score / partner_temperature)``, Gumbel-top-k: the teacher's
+            preference with diversity) or 'random' (control: the same weights on random partners of the same
+            pool). 'same_class' (old configs) is 'teacher' with ``partner_pool='same_class'``.
+        partner_pool (str): which samples may be partners: 'any' (default), 'same_class' or 'other_class'
+            (only samples of other classes: the new sample gets real cross-class mass, like Mixup's, but on the
+            partners the teacher chooses). Both class pools need labels.
+        partner_temperature (float): τ of ``partners='sampled'``, in cosine units. Defaults to 0.1.
         dca_mode (str): 'soft' (Eq. 11 product, default) or 'hard' (partners from the pair's own GMM cluster
             only, see :func:`~cmda_mm.core.dca.dca_weights`).
         cache_size (int, optional): number of training samples (the dataset's length) of a per-sample
@@ -137,6 +145,8 @@ class CrossModalMixer(nn.Module):
                  align_momentum: float = 0.9,
                  pair_weight: Optional[dict] = None,
                  partners: str = 'teacher',
+                 partner_pool: str = 'any',
+                 partner_temperature: float = 0.1,
                  dca_mode: str = 'soft',
                  cache_size: Optional[int] = None) -> None:
         super().__init__()
@@ -158,6 +168,18 @@ class CrossModalMixer(nn.Module):
             raise ValueError(f'`align_momentum` must lie in [0, 1), got {align_momentum!r}')
         if partners not in PARTNERS:
             raise ValueError(f'`partners` must be one of {PARTNERS}, got {partners!r}')
+        if partner_pool not in PARTNER_POOLS:
+            raise ValueError(f'`partner_pool` must be one of {PARTNER_POOLS}, got {partner_pool!r}')
+        if partners == 'same_class':  # the old spelling of the teacher's choice among the pair's class
+            if partner_pool not in ('any', 'same_class'):
+                raise ValueError(f"partners='same_class' contradicts partner_pool={partner_pool!r}; use "
+                                 f"partners='teacher', partner_pool={partner_pool!r}")
+            partners, partner_pool = 'teacher', 'same_class'
+        if partners == 'sampled' and not (isinstance(partner_temperature, numbers.Real)
+                                          and not isinstance(partner_temperature, bool)
+                                          and 0 < partner_temperature < math.inf):
+            raise ValueError(f"`partner_temperature` must be a finite number > 0 with partners='sampled', "
+                             f'got {partner_temperature!r}')
         if dca_mode not in DCA_MODES:
             raise ValueError(f'`dca_mode` must be one of {DCA_MODES}, got {dca_mode!r}')
         if cache_size is not None:
@@ -187,6 +209,8 @@ class CrossModalMixer(nn.Module):
         self.align_momentum = float(align_momentum)
         self.pair_weight = validate_pair_weight(pair_weight)
         self.partners = partners
+        self.partner_pool = partner_pool
+        self.partner_temperature = partner_temperature
         self.dca_mode = dca_mode
         self.cache_size = cache_size
         self.generator = torch.Generator().manual_seed(self.seed)
@@ -427,8 +451,9 @@ class CrossModalMixer(nn.Module):
         resp = gmm.predict_proba(student, check_input=self.debug).to(student.dtype)
         return dca_weights(resp[rows], resp, check=self.debug, mode=self.dca_mode)
 
-    def _variants(self, weights: Tensor, rows: Tensor) -> Tensor:
-        """The strength (``pair_weight``) and the random-partner control applied to the final weights."""
+    def _variants(self, weights: Tensor, rows: Tensor, allowed: Optional[Tensor]) -> Tensor:
+        """The strength (``pair_weight``) and the random-partner control (within the rows' ``allowed`` pool)
+        applied to the final weights."""
         if self.pair_weight is not None:
             if self.pair_weight['type'] == 'beta':
                 lam = sample_pair_weights(rows.numel(), self.pair_weight['alpha'], self.generator, fold=True)
@@ -436,7 +461,7 @@ class CrossModalMixer(nn.Module):
             else:
                 weights = floor_pair_weight(weights, rows, self.pair_weight['min'])
         if self.partners == 'random':
-            weights = random_partners(weights, rows, self.generator)
+            weights = random_partners(weights, rows, self.generator, allowed=allowed)
         return weights
 
     @torch.no_grad()
@@ -447,8 +472,8 @@ class CrossModalMixer(nn.Module):
         Args:
             teacher (Tensor): (B, D) L2-normalised, detached teacher embeddings.
             student (Tensor): (B, D) L2-normalised, detached student embeddings (row i = i's pair).
-            labels (Tensor, optional): (B,) hard labels: the diagnostics, and the partners of
-                ``partners='same_class'`` (required there).
+            labels (Tensor, optional): (B,) hard labels: the diagnostics, and the partner pools
+                'same_class' / 'other_class' (required there).
             available (Tensor, optional): (B,) bool, the student samples that may be partners (the cache's
                 filled rows); None: all.
 
@@ -458,27 +483,30 @@ class CrossModalMixer(nn.Module):
         if teacher.shape[0] != student.shape[0]:
             raise ValueError(f'`teacher` has {teacher.shape[0]} rows but `student` has {student.shape[0]}: '
                              'each teacher row must be paired with the student row of the same index')
-        if self.partners == 'same_class' and labels is None:
-            raise ValueError("partners='same_class' needs the batch's `labels`")
+        if self.partner_pool != 'any' and labels is None:
+            raise ValueError(f"partner_pool={self.partner_pool!r} needs the batch's `labels`")
         rows = select_rows(teacher.shape[0], self.fraction, self.generator, device=teacher.device, min_rows=2)
         if not rows.numel():  # host-side count (the index is drawn on the CPU)
             return MixPlan(rows, teacher.new_zeros(0, teacher.shape[0], dtype=torch.float32), {})
         with torch.autocast(device_type=teacher.device.type, enabled=False):
             teacher, student = teacher.float(), student.float()
-            allowed = None
-            if self.partners == 'same_class':
-                allowed = same_class_mask(labels.to(teacher.device), rows)
+            allowed = class_pool_mask(labels.to(teacher.device), rows, self.partner_pool) \
+                if self.partner_pool != 'any' else None
             if available is not None:
                 avail = available.to(teacher.device).view(1, -1).expand(rows.numel(), -1)
                 allowed = avail if allowed is None else allowed & avail
+            perturb = None
+            if self.partners == 'sampled':
+                perturb = gumbel_perturbation((rows.numel(), student.shape[0]), self.partner_temperature,
+                                              self.generator).to(teacher.device)
             inter = inter_modal_weights(teacher[rows], student, rows, self.normalization, self.temperature,
-                                        self.top_k, check=self.debug, allowed=allowed)
+                                        self.top_k, check=self.debug, allowed=allowed, perturb=perturb)
             intra = self._intra(student, rows)
             weights = inter if intra is None else apply_dca(inter, intra, rows)
             # DCA's own move, measured before the variants (a drawn pair weight or random partners would
             # otherwise count as DCA's doing)
             shift = None if intra is None else total_variation(weights, inter)
-            weights = self._variants(weights, rows)
+            weights = self._variants(weights, rows, allowed)
             diag = weight_diagnostics(weights, rows, labels)
             if shift is not None:
                 diag['dca_shift'] = shift
@@ -489,6 +517,7 @@ class CrossModalMixer(nn.Module):
     def extra_repr(self) -> str:
         return (f'normalization={self.normalization}, temperature={self.temperature}, top_k={self.top_k}, '
                 f'fraction={self.fraction}, mode={self.mode}, dca={self.dca}, dca_fit={self.dca_fit}, '
-                f'dca_mode={self.dca_mode}, partners={self.partners}, pair_weight={self.pair_weight}, '
+                f'dca_mode={self.dca_mode}, partners={self.partners}, partner_pool={self.partner_pool}, '
+                f'pair_weight={self.pair_weight}, '
                 f'warmup_iters={self.warmup_iters}, align_threshold={self.align_threshold}, '
                 f'cache_size={self.cache_size}, seed={self.seed}')

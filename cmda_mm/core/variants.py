@@ -10,10 +10,16 @@ the inputs of Eq. 10) and changes one thing, so that a variant is one option wit
   Beta(α, α) folded to ``max(λ, 1 − λ)`` (Mixup's strength) or floored at a minimum, and the teacher only chooses
   *which* partners and their relative weights.
 * :func:`random_partners` — *control*: the same weights per row (pair weight and the sorted partner weights
-  unchanged) put on partners drawn at random, i.e. the teacher ignored. CMDA's partner choice only helps if it
-  beats this at matched strength.
-* :func:`same_class_mask` — *partner choice*: only samples of the pair's class may be partners (diagnostic
-  ``cmda_same_class_weight``: partners are often cross-class).
+  unchanged) put on partners drawn at random from the same pool, i.e. the teacher ignored. CMDA's partner choice
+  only helps if it beats this at matched strength.
+* :func:`same_class_mask` / :func:`class_pool_mask` — *partner pool*: only samples of the pair's class may be
+  partners (diagnostic ``cmda_same_class_weight``), or only samples of *other* classes (issue 21: in the long,
+  low-data schedules 82–95 % of CMDA's partner weight lands on the pair's own class, so its new samples are
+  near-duplicates with near one-hot targets, while Mixup's cross-class mixes also regularise the labels; the
+  teacher then chooses *which* other-class samples — the semantically nearest ones — get the mass).
+* :func:`gumbel_perturbation` — *sampled partners*: the m' − 1 partners drawn without replacement with
+  probability ∝ ``exp(score / τ)`` (Gumbel-top-k) instead of the deterministic top-m' (the same partners for a
+  caption in every batch it meets them): the teacher's preference with Mixup's diversity.
 * :func:`beta_from_moments` / :func:`sample_pair_weights` — the λ distribution of the matched Mixup control
   (``MatchedMixup``): a Beta fitted by the method of moments to CMDA's logged pair weight.
 
@@ -27,12 +33,17 @@ import torch
 from torch import Tensor
 
 __all__ = [
-    'PAIR_WEIGHTS', 'PARTNERS', 'DEFAULT_PAIR_WEIGHT', 'validate_pair_weight', 'set_pair_weight',
-    'floor_pair_weight', 'random_partners', 'same_class_mask', 'beta_from_moments', 'sample_pair_weights'
+    'PAIR_WEIGHTS', 'PARTNERS', 'PARTNER_POOLS', 'DEFAULT_PAIR_WEIGHT', 'validate_pair_weight', 'set_pair_weight',
+    'floor_pair_weight', 'random_partners', 'same_class_mask', 'class_pool_mask', 'gumbel_perturbation',
+    'beta_from_moments', 'sample_pair_weights'
 ]
 
 PAIR_WEIGHTS = ('teacher', 'beta', 'floor')
-PARTNERS = ('teacher', 'same_class', 'random')
+# how the partners are chosen: the teacher's top m' (Eq. 10), drawn ∝ exp(score / τ), or at random (control);
+# 'same_class' is kept for old configs: the teacher's top m' in the pool 'same_class'
+PARTNERS = ('teacher', 'sampled', 'random', 'same_class')
+# which student samples may be partners of row r (its own pair always may)
+PARTNER_POOLS = ('any', 'same_class', 'other_class')
 # The shipped default of ``pair_weight`` (``cmda=dict()`` with no arguments), chosen on validation by issue 16's
 # study (``benchmarks/quality.py --study variants``, benchmarks/results/variants.md): of the candidates it has the
 # largest worst-case margin over Base across the five dataset × student rows, and it ties Base on every test row.
@@ -143,17 +154,22 @@ def floor_pair_weight(weights: Tensor, pair_index: Tensor, low: float) -> Tensor
     return set_pair_weight(weights, pair_index, weights.gather(1, pair).clamp_min(low))
 
 
-def random_partners(weights: Tensor, pair_index: Tensor, generator: torch.Generator) -> Tensor:
+def random_partners(weights: Tensor, pair_index: Tensor, generator: torch.Generator,
+                    allowed: Optional[Tensor] = None) -> Tensor:
     """Control: keep each row's pair weight and partner weights, move the partner weights to random samples.
 
-    Row r's non-pair weights, sorted, are put on ``K`` distinct samples other than the pair drawn uniformly at
-    random (``K`` = N − 1, so every weight is kept); the weight distribution is exactly CMDA's, only the teacher's
-    choice of partners is gone.
+    Row r's non-pair weights, sorted, are put on distinct samples other than the pair drawn uniformly at random
+    among the ``allowed`` ones (all N − 1 when None, so every weight is kept); the weight distribution is exactly
+    CMDA's, only the teacher's choice of partners is gone. Where a row has fewer allowed samples than partner
+    weights (e.g. no other-class sample in the batch), the weight that finds no allowed partner goes back to the
+    pair: the row stays a convex combination and never reaches a sample outside its pool.
 
     Args:
         weights (Tensor): (R, N) row-stochastic weights.
         pair_index (Tensor): (R,) each row's own pair.
         generator (torch.Generator): CPU generator of the random partners.
+        allowed (Tensor, optional): (R, N) bool, the samples row r may mix (its partner pool, the cache's filled
+            rows); None allows all.
 
     Returns:
         Tensor: (R, N) row-stochastic weights.
@@ -162,10 +178,16 @@ def random_partners(weights: Tensor, pair_index: Tensor, generator: torch.Genera
     pair = pair_index.view(-1, 1).to(weights.device)
     own = weights.gather(1, pair)
     values = weights.scatter(1, pair, -1.0).sort(1, descending=True).values[:, :cols - 1]  # partner weights
-    keys = torch.rand(rows, cols, generator=generator).to(weights.device).scatter(1, pair, -1.0)
-    targets = keys.topk(cols - 1, dim=1).indices                                           # random non-pairs
+    keys = torch.rand(rows, cols, generator=generator).to(weights.device)
+    if allowed is not None:  # allowed samples first (keys in [0, 1)), the others after them (keys in [-2, -1))
+        allowed = allowed.to(weights.device)
+        keys = torch.where(allowed, keys, keys - 2.0)
+    targets = keys.scatter(1, pair, -3.0).topk(cols - 1, dim=1).indices                    # random non-pairs
     out = torch.zeros_like(weights).scatter(1, targets, values.clamp_min(0))
-    return out.scatter(1, pair, own)
+    if allowed is None:
+        return out.scatter(1, pair, own)
+    out = out * allowed.scatter(1, pair, False)
+    return out.scatter(1, pair, 1 - out.sum(1, keepdim=True))
 
 
 def same_class_mask(labels: Tensor, pair_index: Tensor) -> Tensor:
@@ -177,6 +199,42 @@ def same_class_mask(labels: Tensor, pair_index: Tensor) -> Tensor:
     """
     labels = labels.view(-1)
     return labels.view(1, -1) == labels[pair_index.to(labels.device)].view(-1, 1)
+
+
+def class_pool_mask(labels: Tensor, pair_index: Tensor, pool: str) -> Optional[Tensor]:
+    """(R, N) bool partner pool of each row by class, or None for ``pool='any'``.
+
+    Args:
+        labels (Tensor): (N,) hard labels of the student samples.
+        pair_index (Tensor): (R,) each row's own pair.
+        pool (str): 'any' | 'same_class' (``labels[j] == labels[pair[r]]``) | 'other_class' (``!=``; the own
+            pair is added back by :func:`~cmda_mm.core.weights.inter_modal_weights`).
+    """
+    if pool not in PARTNER_POOLS:
+        raise ValueError(f'`partner_pool` must be one of {PARTNER_POOLS}, got {pool!r}')
+    if pool == 'any':
+        return None
+    same = same_class_mask(labels, pair_index)
+    return same if pool == 'same_class' else ~same
+
+
+def gumbel_perturbation(shape: Tuple[int, int], temperature: float, generator: torch.Generator) -> Tensor:
+    """``τ · G`` with G ~ Gumbel(0, 1) i.i.d., on the CPU ``generator``.
+
+    Added to the scores for the choice only (``inter_modal_weights(perturb=...)``), the top m' of
+    ``score + τ·G`` are m' samples drawn without replacement with probability ∝ ``exp(score / τ)`` (the
+    Gumbel-top-k trick), in one vectorised step. τ → 0 is the teacher's top m'; τ → ∞ is random partners.
+
+    Args:
+        shape (tuple): (R, N).
+        temperature (float): τ > 0, in the scores' units (cosine similarities in [-1, 1]).
+        generator (torch.Generator): CPU generator.
+
+    Returns:
+        Tensor: (R, N) float32 on the CPU.
+    """
+    u = torch.rand(shape, generator=generator, dtype=torch.float64).clamp_(1e-12, 1 - 1e-12)
+    return (-temperature * torch.log(-torch.log(u))).float()
 
 
 def beta_from_moments(mean: float, var: float) -> Tuple[float, float]:

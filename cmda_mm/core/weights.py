@@ -104,7 +104,8 @@ def inter_modal_weights(teacher: Tensor,
                         temperature: float = 0.1,
                         top_k: Optional[int] = 3,
                         check: bool = True,
-                        allowed: Optional[Tensor] = None) -> Tensor:
+                        allowed: Optional[Tensor] = None,
+                        perturb: Optional[Tensor] = None) -> Tensor:
     """Row-stochastic inter-modal weights ``W`` (R, N) so that ``x_new = W @ x_student``.
 
     Args:
@@ -119,7 +120,10 @@ def inter_modal_weights(teacher: Tensor,
         check (bool): check values (finite embeddings, pair indices in range); these reads sync a GPU, so
             the training hot path (:class:`~cmda_mm.core.CrossModalMixer`) turns them off.
         allowed (Tensor, optional): (R, N) bool, the columns row r may mix (e.g. same-class partners,
-            :func:`~cmda_mm.core.variants.same_class_mask`); the own pair is always allowed. None allows all.
+            :func:`~cmda_mm.core.variants.class_pool_mask`); the own pair is always allowed. None allows all.
+        perturb (Tensor, optional): (R, N) added to the scores for the *choice* of the m' columns only (the
+            weights still come from the scores): Gumbel noise ``τ·G`` draws them ∝ ``exp(score / τ)``
+            (:func:`~cmda_mm.core.variants.gumbel_perturbation`). None takes the top m'.
 
     Returns:
         Tensor: (R, N) weights, each row ≥ 0 and summing to 1, non-zero only on the m' chosen columns.
@@ -136,6 +140,10 @@ def inter_modal_weights(teacher: Tensor,
     # Choose the top-k columns per row with the pair forced in (its key is +inf for the selection only);
     # 'abs' weighs by |score|, so it also chooses by |score|.
     keys = scores.abs() if normalization == 'abs' else scores
+    if perturb is not None:
+        if perturb.shape != scores.shape:
+            raise ValueError(f'`perturb` has shape {tuple(perturb.shape)}, expected {tuple(scores.shape)}')
+        keys = keys + perturb.to(keys)
     if allowed is not None:
         if allowed.shape != scores.shape:
             raise ValueError(f'`allowed` has shape {tuple(allowed.shape)}, expected {tuple(scores.shape)}')

@@ -1,0 +1,328 @@
+"""``benchmarks/quality.py --study schedule``: CMDA in the paper's long, low-data regime (issue 21).
+
+Phases, in run order (an interrupted study, rerun with ``--resume``, holds the earlier phases whole):
+
+1. **Select** (validation split, seed 100, 10 % and 25 %): the teacher-guided candidates of ``_schedule.CANDIDATES``;
+   the choice has the best mean last-epoch validation accuracy over both shares. Never the test split.
+2. **Test** (seeds 0..n-1, 10 % then 25 %, seed-major so every method gains seeds together): Base, +Mixup, the
+   paper's CMDA, the shipped default and its cached one-forward form, the choice and its random-partner control.
+3. **Controls** (same seeds): +CutMix, Mixup + CMDA, CMDA's weights on random partners, Mixup at CMDA's strength,
+   Mixup at CMDA's strength and share.
+4. **Full split** (100 % at the configs' 20 epochs, 3 seeds): Base, +Mixup, CMDA, the choice, its control, cached.
+5. **Anomaly detection** (SSD on raw pixels, AUROC): Base / +Mixup / +CMDA at the configs' 20 epochs (5 seeds) and
+   at a long schedule (``AD_LONG_EPOCHS``, 3 seeds).
+
+Reported: the last epoch's test metric and, beside it, the test metric of the epoch chosen on validation
+(``tools/train.py --test-best``); paired per-seed differences with 95 % t-CIs; validation curves (paper Fig. 7).
+Writes ``<out>/schedule.md``, ``schedule.json`` and ``schedule_curves.png``.
+"""
+import json
+import os
+import os.path as osp
+import statistics
+import time
+from collections import defaultdict
+from typing import Dict, List, Optional
+
+from _schedule import AD_METHODS, CANDIDATES, CONTROL_OF, DESCRIPTIONS, FULL, SHARES, ScheduleRun
+
+from _quality_grid import REPO
+from _quality_stats import fmt_ci, paired_diff, render_table
+
+__all__ = ['run_schedule', 'choose', 'verdict', 'late_drop', 'plot_curves']
+
+VAL_SEED = 100
+PRIMARY = ['base', 'mixup', 'cmda', 'shipped', 'cached']
+CONTROLS = ['cutmix', 'cmda+mixup', 'random', 'matched', 'matched-share']
+FULL_SEEDS = 3
+AD_LONG_EPOCHS = 60
+AD_LONG_SEEDS = 3
+
+
+def _share_name(share: float) -> str:
+    return f'{share * 100:g} %'
+
+
+def choose(val: Dict[float, Dict[str, float]]) -> Optional[str]:
+    """The candidate with the best mean validation accuracy over the shares that measured every candidate seen.
+
+    Args:
+        val (dict): share -> candidate -> last-epoch validation accuracy.
+
+    Returns:
+        str | None: the chosen candidate (ties: the earlier in ``CANDIDATES``), None when none finished.
+    """
+    scores = {}
+    for cand in CANDIDATES:
+        vals = [v[cand] for v in val.values() if cand in v]
+        if vals and len(vals) == len(val):
+            scores[cand] = statistics.fmean(vals)
+    if not scores:
+        return None
+    return max(scores, key=lambda c: (scores[c], -CANDIDATES.index(c)))
+
+
+def verdict(a: Dict[int, float], b: Dict[int, float]) -> str:
+    """'beats' / 'loses' when the paired 95 % CI of a − b excludes 0 (n ≥ 3), else 'ties'; '—' without data."""
+    mean, half, n = paired_diff(a, b)
+    if n < 2:
+        return '—'
+    word = 'beats' if n >= 3 and mean - half > 0 else 'loses' if n >= 3 and mean + half < 0 else 'ties'
+    return f'{word} ({mean:+.2f} ± {half:.2f}, n={n})'
+
+
+def late_drop(curve: Dict) -> Optional[float]:
+    """Last validation point minus the best one (≤ 0; how much a run lost after its peak)."""
+    if not curve:
+        return None
+    vals = [float(curve[k]) for k in sorted(curve, key=int)]
+    return vals[-1] - max(vals)
+
+
+def _metric(rec: dict, best: bool = False) -> Optional[float]:
+    metric = 'anomaly/auroc' if rec.get('phase') == 'ad' else 'accuracy/top1'
+    src = rec.get('best_metrics' if best else 'metrics') or {}
+    return src.get(metric)
+
+
+def _by_seed(records: List[dict], best: bool = False) -> Dict[tuple, Dict[int, float]]:
+    """(phase, share, method, epochs) -> seed -> metric, over finished runs."""
+    out = defaultdict(dict)
+    for rec in records:
+        v = _metric(rec, best)
+        if v is not None:
+            out[(rec['phase'], rec['share'], rec['method'], rec['epochs'])][int(rec['seed'])] = v
+    return out
+
+
+def _tag(recs: List[dict], specs: List[ScheduleRun]) -> List[dict]:
+    for rec, run in zip(recs, specs):
+        rec.update(share=run.share, method=run.method, epochs=run.epochs, phase=run.phase)
+    return recs
+
+
+def plot_curves(records: List[dict], methods: List[str], out: str) -> bool:
+    """Validation accuracy vs epoch, mean over seeds, one panel per share (the paper's Fig. 7)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    cls = [r for r in records if r.get('phase') == 'test' and r.get('curve')]
+    panels = sorted({(r['share'], r['epochs']) for r in cls})
+    if not panels:
+        return False
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 3.8), squeeze=False)
+    for ax, (share, epochs) in zip(axes[0], panels):
+        for m in methods:
+            curves = [r['curve'] for r in cls if (r['share'], r['method'], r['epochs']) == (share, m, epochs)]
+            if not curves:
+                continue
+            steps = sorted(set.intersection(*[set(map(int, c)) for c in curves]))
+            ys = [statistics.fmean(float(c[str(e)] if str(e) in c else c[e]) for c in curves) for e in steps]
+            ax.plot(steps, ys, marker='.', linestyle='--' if m.endswith('random') else '-',
+                    label=f'{m} (n={len(curves)})')
+        ax.set_title(f'{_share_name(share)} of train, {epochs} epochs', fontsize=10)
+        ax.set_xlabel('epoch')
+        ax.set_ylabel('validation accuracy %')
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle('Fashion raw 32 px pixels: validation accuracy over the schedule (mean over seeds)', fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def run_schedule(args, pool) -> None:
+    start = time.time()
+    out_dir = osp.join(REPO, args.out)
+    os.makedirs(out_dir, exist_ok=True)
+    seeds = list(range(args.seeds if args.seeds_set else 5))
+
+    def execute(specs: List[ScheduleRun]) -> List[dict]:
+        return _tag(pool.run(specs), specs)
+
+    # 1. selection on validation
+    sel = execute([ScheduleRun('select', m, VAL_SEED, s, *SHARES[s], val=True) for s in SHARES for m in CANDIDATES])
+    val = {s: {r['method']: r['metrics']['accuracy/top1'] for r in sel if r['share'] == s and 'metrics' in r}
+           for s in SHARES}
+    choice = choose(val)
+    chosen = [choice, CONTROL_OF[choice]] if choice else []
+
+    # 2.-5. in priority order
+    def grid(methods, shares, seed_list, phase='test', sched=None):
+        sched = sched or SHARES
+        return [ScheduleRun(phase, m, seed, s, *sched[s]) for s in shares for seed in seed_list for m in methods]
+    specs = grid(PRIMARY[:3] + chosen + PRIMARY[3:], SHARES, seeds)
+    specs += grid(CONTROLS, SHARES, seeds)
+    specs += grid(PRIMARY[:3] + chosen + ['cached'], FULL, seeds[:FULL_SEEDS], sched=FULL)
+    specs += [ScheduleRun('ad', m, seed, 1.0, 20, 2) for seed in seeds for m in AD_METHODS]
+    specs += [ScheduleRun('ad', m, seed, 1.0, AD_LONG_EPOCHS, 5) for seed in seeds[:AD_LONG_SEEDS]
+              for m in AD_METHODS]
+    recs = execute(specs)
+    elapsed = time.time() - start
+    summary = dict(val_seed=VAL_SEED, seeds=seeds, shares={str(k): v for k, v in {**SHARES, **FULL}.items()},
+                   candidates=list(CANDIDATES), val={str(k): v for k, v in val.items()}, choice=choice,
+                   wall_s=round(elapsed), failed=[r['error'] for r in pool.records if 'error' in r],
+                   runs=[{k: r.get(k) for k in ('run_id', 'phase', 'method', 'seed', 'share', 'epochs', 'metrics',
+                                                'best_metrics', 'curve', 'train_loss', 'diagnostics', 'wall_s',
+                                                'missing', 'error')} for r in sel + recs])
+    with open(osp.join(out_dir, 'schedule.json'), 'w') as f:
+        json.dump(summary, f, indent=1, default=str)
+    png = osp.join(out_dir, 'schedule_curves.png')
+    plotted = plot_curves(recs, ['base', 'mixup', 'cmda', 'cached'] + chosen, png)
+    md = render_markdown(summary, sel, recs, args, elapsed, plotted)
+    with open(osp.join(out_dir, 'schedule.md'), 'w') as f:
+        f.write(md)
+    print(md)
+
+
+# ---- the report ---------------------------------------------------------------------------------------------
+def _schedule_table(recs: List[dict]) -> str:
+    """How each schedule was chosen: Base's final training loss and its validation peak / last point."""
+    cells, rows = {}, []
+    for share, (epochs, every) in {**SHARES, **FULL}.items():
+        base = [r for r in recs if r['phase'] == 'test' and (r['share'], r['method'], r['epochs']) ==
+                (share, 'base', epochs) and 'metrics' in r]
+        row = _share_name(share)
+        rows.append(row)
+        steps = {0.1: 4, 0.25: 12, 1.0: 49}.get(share)
+        cells[(row, 'epochs × steps')] = f'{epochs} × {steps} = {epochs * steps}' if steps else str(epochs)
+        cells[(row, 'val points')] = str(epochs // every)
+        losses = [r['train_loss'] for r in base if r.get('train_loss') is not None]
+        if losses:
+            cells[(row, 'Base final train loss')] = f'{statistics.fmean(losses):.4f}'
+        peaks = []
+        for r in base:
+            c = r.get('curve') or {}
+            if c:
+                best_epoch = max(c, key=lambda k: (float(c[k]), -int(k)))
+                peaks.append((int(best_epoch), float(c[best_epoch]), float(c[max(c, key=int)])))
+        if peaks:
+            cells[(row, 'Base val peak (epoch)')] = (f'{statistics.fmean(p[1] for p in peaks):.2f} '
+                                                     f'(ep. {statistics.fmean(p[0] for p in peaks):.0f})')
+            cells[(row, 'Base val last')] = f'{statistics.fmean(p[2] for p in peaks):.2f}'
+    cols = ['epochs × steps', 'val points', 'Base final train loss', 'Base val peak (epoch)', 'Base val last']
+    return render_table(rows, cols, cells, first='share of train')
+
+
+def render_markdown(summary: dict, sel: List[dict], recs: List[dict], args, elapsed: float, plotted: bool) -> str:
+    choice = summary['choice']
+    control = CONTROL_OF.get(choice) if choice else None
+    lines = ['# CMDA in the paper\'s regime: long schedules on little data (generated by '
+             '`benchmarks/quality.py --study schedule`)', '',
+             f'Fashion raw 32 px pixels (narrow ResNet-18 from scratch, caption teacher). Stratified share of every '
+             f'class of the training split (seeded by the run\'s seed: every method of a seed sees the same subset), '
+             f'the full test split. Test seeds {summary["seeds"][0]}..{summary["seeds"][-1]}, validation seed '
+             f'{VAL_SEED}. Wall time of this invocation {elapsed / 60:.1f} min (`--jobs {args.jobs}`, finished runs '
+             'are reused with `--resume`).', '',
+             '## How the schedules were chosen', '',
+             'An equal budget of ~800 SGD steps on the 10 % and 25 % shares (B = 128, `drop_last`), cosine over the '
+             'whole schedule; the full split at the configs\' 20 epochs. Base must have over-fitted well before the '
+             'end: training loss near 0 and its validation curve flat or falling.', '',
+             _schedule_table(recs), '']
+    # 1. selection
+    cells = {}
+    for r in sel:
+        if 'metrics' in r:
+            cells[(r['method'], _share_name(r['share']))] = f'{r["metrics"]["accuracy/top1"]:.2f}'
+    lines += ['## 1. Selection of the teacher-guided variant (validation split, one seed)', '',
+              render_table(list(CANDIDATES), [_share_name(s) for s in SHARES], cells, first='candidate'), '',
+              f'Choice (best mean over the shares): **`{choice}`** ({DESCRIPTIONS.get(choice, "—")}); its control '
+              f'`{control}`.' if choice else 'No candidate finished.', '']
+    # 2.-4. test tables per share
+    last, best = _by_seed(recs), _by_seed(recs, best=True)
+    methods = ['base', 'mixup', 'cutmix', 'cmda', 'shipped', 'cached', 'cmda+mixup', 'random', 'matched',
+               'matched-share', *CANDIDATES, 'xclass-random']
+    lines += ['## 2. Test accuracy: last epoch, and the epoch chosen on validation', '',
+              'Mean ± 95 % t-CI over seeds. "best-val epoch" = the checkpoint with the best validation accuracy '
+              '(`tools/train.py --test-best`, how users pick one), tested once; never an epoch chosen on test. '
+              '"late drop" = last minus best validation point (how much a run lost after its peak). Step cost = '
+              'median wall time of a run relative to Base on the same share.', '']
+    for share, (epochs, _) in {**SHARES, **FULL}.items():
+        cls = [r for r in recs if r['phase'] == 'test' and r['share'] == share and 'metrics' in r]
+        if not cls:
+            continue
+        base_wall = [r['wall_s'] for r in cls if r['method'] == 'base' and r.get('wall_s')]
+        cells, rows = {}, []
+        for m in methods:
+            mine = [r for r in cls if r['method'] == m]
+            if not mine:
+                continue
+            name = f'`{m}`' + (' ◀' if m == choice else '')
+            rows.append(name)
+            cells[(name, 'what')] = DESCRIPTIONS[m]
+            cells[(name, 'last epoch')] = fmt_ci(last[('test', share, m, epochs)].values())
+            cells[(name, 'best-val epoch')] = fmt_ci(best[('test', share, m, epochs)].values())
+            ep = [r['best_metrics']['epoch'] for r in mine if r.get('best_metrics')]
+            cells[(name, 'chosen epoch')] = f'{statistics.fmean(ep):.0f}' if ep else '—'
+            drops = [late_drop(r.get('curve')) for r in mine if r.get('curve')]
+            cells[(name, 'late drop')] = f'{statistics.fmean(drops):+.2f}' if drops else '—'
+            walls = [r['wall_s'] for r in mine if r.get('wall_s')]
+            if walls and base_wall:
+                cells[(name, 'cost')] = f'{statistics.median(walls) / statistics.median(base_wall):.2f}×'
+        lines += [f'### {_share_name(share)} of the training split, {epochs} epochs', '',
+                  render_table(rows, ['what', 'last epoch', 'best-val epoch', 'chosen epoch', 'late drop', 'cost'],
+                               cells, first='method'), '']
+        pairs = [('mixup', 'base'), ('cmda', 'base'), ('cmda', 'mixup'), ('shipped', 'base'), ('cached', 'base'),
+                 ('cached', 'shipped'), ('cmda', 'random')]
+        if choice:
+            pairs = [(choice, 'mixup'), (choice, control), (choice, 'base'), (choice, 'cmda')] + pairs
+        pairs += [('cmda', 'matched'), ('cmda', 'matched-share'), ('cmda+mixup', 'mixup'), ('cutmix', 'base')]
+        cells, rows = {}, []
+        for a, b in pairs:
+            ka, kb = ('test', share, a, epochs), ('test', share, b, epochs)
+            if ka not in last or kb not in last:
+                continue
+            row = f'{a} − {b}'
+            rows.append(row)
+            cells[(row, 'last epoch')] = verdict(last[ka], last[kb])
+            cells[(row, 'best-val epoch')] = verdict(best.get(ka, {}), best.get(kb, {}))
+        lines += ['Paired per-seed differences (95 % t-CI; "beats" / "loses" only when the CI excludes 0):', '',
+                  render_table(rows, ['last epoch', 'best-val epoch'], cells, first='difference'), '']
+    if plotted:
+        lines += ['## 3. Validation curves (the paper\'s Fig. 7)', '', '![validation curves](schedule_curves.png)', '']
+    # diagnostics
+    diag_keys = ['cmda_pair_weight', 'cmda_same_class_weight', 'cmda_effective_n', 'cmda_pair_is_top',
+                 'cmda_dca_shift']
+    cells, rows = {}, []
+    for share, (epochs, _) in SHARES.items():
+        for m in methods:
+            mine = [r for r in recs if r['phase'] == 'test' and (r['share'], r['method']) == (share, m)
+                    and (r.get('diagnostics') or {}).get('cmda_pair_weight') is not None]
+            if not mine:
+                continue
+            row = f'{_share_name(share)} / {m}'
+            rows.append(row)
+            for k in diag_keys:
+                vals = [r['diagnostics'][k] for r in mine if k in r['diagnostics']]
+                if vals:
+                    cells[(row, k[5:])] = f'{statistics.fmean(vals):.3f}'
+    lines += ['## 4. What the mixes were (weight diagnostics, last epoch, mean over seeds)', '',
+              '`same_class_weight` = the new sample\'s weight on the pair\'s own class (pair included): 1 − it is the '
+              'cross-class mass a mixed target carries.', '',
+              render_table(rows, [k[5:] for k in diag_keys], cells, first='share / method'), '']
+    # 5. anomaly detection
+    ad = [r for r in recs if r['phase'] == 'ad' and 'metrics' in r]
+    if ad:
+        cells, rows = {}, []
+        for ep in sorted({r['epochs'] for r in ad}):
+            for m in AD_METHODS:
+                row = f'{ep} epochs / {m}'
+                key = ('ad', 1.0, m, ep)
+                if key not in last:
+                    continue
+                rows.append(row)
+                cells[(row, 'AUROC last epoch')] = fmt_ci(last[key].values())
+                cells[(row, 'AUROC best-val epoch')] = fmt_ci(best.get(key, {}).values())
+                if m != 'base':
+                    cells[(row, '− Base (last)')] = verdict(last[key], last.get(('ad', 1.0, 'base', ep), {}))
+                if m == 'cmda':
+                    cells[(row, '− Mixup (last)')] = verdict(last[key], last.get(('ad', 1.0, 'mixup', ep), {}))
+        lines += ['## 5. Anomaly detection (6 article types normal, 24 abnormal; SSD on raw 32 px), AUROC %', '',
+                  render_table(rows, ['AUROC last epoch', 'AUROC best-val epoch', '− Base (last)', '− Mixup (last)'],
+                               cells, first='schedule / method'), '']
+    missing = sum(1 for r in sel + recs if r.get('missing'))
+    failed = summary['failed']
+    lines += [f'{missing} planned runs not run yet (`--resume` completes them); {len(failed)} failed.'] + \
+        [f'- failed: {e}' for e in failed]
+    return '\n'.join(lines) + '\n'
