@@ -5,12 +5,12 @@ Phases, in run order (an interrupted study, rerun with ``--resume``, holds the e
 1. **Select** (validation split, seed 100, 10 % and 25 %): the teacher-guided candidates of ``_schedule.CANDIDATES``;
    the choice has the best mean last-epoch validation accuracy over both shares. Never the test split.
 2. **Test** (seeds 0..n-1, 10 % then 25 %, seed-major so every method gains seeds together): Base, +Mixup, the
-   paper's CMDA, the shipped default and its cached one-forward form, the choice and its random-partner control.
-3. **Controls** (same seeds): +CutMix, Mixup + CMDA, CMDA's weights on random partners, Mixup at CMDA's strength,
-   Mixup at CMDA's strength and share.
-4. **Full split** (100 % at the configs' 20 epochs, 3 seeds): Base, +Mixup, CMDA, the choice, its control, cached.
-5. **Anomaly detection** (SSD on raw pixels, AUROC): Base / +Mixup / +CMDA at the configs' 20 epochs (5 seeds) and
-   at a long schedule (``AD_LONG_EPOCHS``, 3 seeds).
+   choice and its random-partner control, the paper's CMDA, the shipped default and its cached one-forward form.
+3. **Anomaly detection** (SSD on raw pixels, AUROC): Base / +Mixup / +CMDA at the configs' 20 epochs (5 seeds).
+4. **Controls** on 10 %: +CutMix, Mixup + CMDA, CMDA's weights on random partners, Mixup at CMDA's strength, Mixup
+   at CMDA's strength and share.
+5. **Full split** (100 % at the configs' 20 epochs, 3 seeds): Base, +Mixup, the choice, its control, CMDA, cached.
+6. The controls on 25 %; anomaly detection at a long schedule (``AD_LONG_EPOCHS``, 3 seeds).
 
 Reported: the last epoch's test metric and, beside it, the test metric of the epoch chosen on validation
 (``tools/train.py --test-best``); paired per-seed differences with 95 % t-CIs; validation curves (paper Fig. 7).
@@ -152,10 +152,13 @@ def run_schedule(args, pool) -> None:
     def grid(methods, shares, seed_list, phase='test', sched=None):
         sched = sched or SHARES
         return [ScheduleRun(phase, m, seed, s, *sched[s]) for s in shares for seed in seed_list for m in methods]
-    specs = grid(PRIMARY[:3] + chosen + PRIMARY[3:], SHARES, seeds)
-    specs += grid(CONTROLS, SHARES, seeds)
-    specs += grid(PRIMARY[:3] + chosen + ['cached'], FULL, seeds[:FULL_SEEDS], sched=FULL)
+    # priority: the bar's comparisons on both shares, anomaly detection at the configs' schedule, the controls on
+    # 10 %, the full split, the controls on 25 %, anomaly detection at the long schedule
+    specs = grid(PRIMARY[:2] + chosen + PRIMARY[2:], SHARES, seeds)
     specs += [ScheduleRun('ad', m, seed, 1.0, 20, 2) for seed in seeds for m in AD_METHODS]
+    specs += grid(CONTROLS, [0.1], seeds)
+    specs += grid(PRIMARY[:2] + chosen + ['cmda', 'cached'], FULL, seeds[:FULL_SEEDS], sched=FULL)
+    specs += grid(CONTROLS, [0.25], seeds)
     specs += [ScheduleRun('ad', m, seed, 1.0, AD_LONG_EPOCHS, 5) for seed in seeds[:AD_LONG_SEEDS]
               for m in AD_METHODS]
     recs = execute(specs)
