@@ -22,7 +22,14 @@ __all__ = ['embed_loader_cfg', 'build_model', 'embed_dataset']
 
 def embed_loader_cfg(cfg) -> ConfigDict:
     """The dataloader that embeds the training set: ``cfg.augment.dataloader`` when the config has one,
-    else ``cfg.train_dataloader`` with the test pipeline (no random augmentation), never shuffled."""
+    else ``cfg.train_dataloader`` with the test pipeline (no random augmentation).
+
+    An embedding pass sees every sample once, in dataset order: the sampler is an unshuffled
+    ``DefaultSampler``, ``drop_last`` is off and any ``batch_sampler`` is dropped. Training loaders often set
+    ``drop_last=True`` (a last batch of one breaks BatchNorm in train mode); copied here it would leave the
+    last ``N mod batch_size`` samples out of the DCA fit and out of the augmented set. The model embeds in
+    eval mode, where a batch of one is fine.
+    """
     augment = cfg.get('augment') or {}
     if augment.get('dataloader') is not None:
         loader = copy.deepcopy(augment['dataloader'])
@@ -33,6 +40,8 @@ def embed_loader_cfg(cfg) -> ConfigDict:
             loader['dataset']['pipeline'] = copy.deepcopy(test_loader['dataset']['pipeline'])
     loader = ConfigDict(loader)
     loader['sampler'] = dict(type='DefaultSampler', shuffle=False)
+    loader['drop_last'] = False
+    loader.pop('batch_sampler', None)  # a batch sampler decides drop_last itself
     loader.setdefault('num_workers', 0)
     loader.setdefault('collate_fn', dict(type='default_collate'))
     if not loader.get('num_workers'):
@@ -101,5 +110,10 @@ def embed_dataset(model: torch.nn.Module, loader_cfg, progress: bool = True) -> 
             bar.update(len(student))
     if bar is not None:
         bar.file.write('\n')
+    embedded = sum(len(s) for s in students)
+    if embedded != len(loader.dataset):
+        raise RuntimeError(f'embedded {embedded} of the {len(loader.dataset)} samples of '
+                           f'{type(loader.dataset).__name__}: the dataloader drops or repeats samples '
+                           '(drop_last, a batch sampler, a sampler that pads); build it with embed_loader_cfg(cfg)')
     y = None if any(v is None for v in labels) else torch.cat(labels).long()
     return EmbeddedSet(torch.cat(students), torch.cat(z_s), torch.cat(z_t), y)

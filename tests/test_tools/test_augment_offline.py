@@ -138,6 +138,20 @@ def test_resume_after_interruption_keeps_written_shards(trained, wiki, tmp_path,
     assert generated == []
 
 
+def test_a_drop_last_training_loader_still_embeds_and_augments_every_sample(trained, wiki, tmp_path):
+    """Issue 22: a train loader with drop_last=True (fashion, Oxford-102, Class-COCO bases) and a training set
+    that is not a multiple of the embedding batch (6 samples, batch 4): all 6 are embedded and teach."""
+    out = tmp_path / 'out'
+    args = argv(out, wiki, '--checkpoint', str(trained / 'aligner.pth')) + ['train_dataloader.drop_last=True']
+    args[args.index('--num'):args.index('--num') + 2] = ['--multiple', '1']
+    tool.main(args)
+    state = torch.load(out / 'embeddings.pth', weights_only=True)
+    assert state['z_student'].shape[0] == 6 and state['labels'].tolist() == TRAIN_LABELS.tolist()
+    ann = read(out)[0]
+    assert ann['cmda_offline']['source_size'] == 6
+    assert sorted(e['provenance']['teacher'] for e in ann['data_list']) == list(range(6))
+
+
 def test_refuses_foreign_or_different_output(trained, wiki, tmp_path):
     ckpt = ['--checkpoint', str(trained / 'aligner.pth')]
     foreign = tmp_path / 'foreign'

@@ -60,3 +60,16 @@ def test_config_and_checkpoint_embed_the_training_set(tmp_path):
                               '--range', '1', '2', '--out', str(tmp_path / 'w.png')])
     assert best in (1, 2) and len(curves['bic']) == 2
     assert (tmp_path / 'w.png').stat().st_size > 0
+
+
+def test_a_drop_last_training_loader_still_embeds_every_sample(tmp_path):
+    """Issue 22: the train loader's drop_last=True was copied into the embedding pass (384 of 420 fitted)."""
+    wiki = make_wiki(tmp_path / 'wiki', train_classes=(1, 1, 2, 2, 3, 3, 4))  # 7 samples, batch 4
+    config = tmp_path / 'align_drop_last.py'
+    config.write_text(f"_base_ = [{str(REPO / 'configs' / 'offline' / 'align_mlp_wikipedia-vision.py')!r}]\n"
+                      'train_dataloader = dict(batch_size=4, drop_last=True)\n')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(config)).model)
+    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'ckpt.pth')
+    args = tool.parse_args([str(config), '--checkpoint', str(tmp_path / 'ckpt.pth'), '--data-root', str(wiki)])
+    assert tool.load_embeddings(args).shape[0] == 7
