@@ -249,3 +249,20 @@ def test_slurm_test_sh_calls_srun_like_mmpretrain(tmp_path):
                         '--cpus-per-task=5']
     assert args[args.index('-u') + 1:args.index('-u') + 7] == [
         'tools/test.py', 'cfg.py', 'ckpt.pth', '--launcher=slurm', '--out', 'r.pkl']
+
+
+def test_test_best_tests_the_checkpoint_chosen_on_validation(workspace, trained, tmp_path):
+    """--test-best keeps the best validation checkpoint (MMEngine's save_best) and tests it after the last epoch."""
+    import re
+    _, cfg = workspace
+    assert 'Best-validation' not in trained[1]  # off by default
+    out = _run([sys.executable, 'tools/train.py', cfg, '--work-dir', str(tmp_path), '--test-best', '--cfg-options',
+                'train_cfg.max_epochs=3'])
+    vals = [float(v) for v in re.findall(r'Epoch\(val\) \[\d+\]\S*\s+accuracy/top1: ([\d.]+)', out)]
+    assert len(vals) == 3
+    chosen = re.findall(r'Best-validation test metrics \(epoch (\d+), (best_\S+\.pth)\): accuracy/top1: ([\d.]+)', out)
+    assert len(chosen) == 1
+    epoch, name, acc = chosen[0]
+    assert int(epoch) == vals.index(max(vals)) + 1  # the first epoch with the best validation accuracy
+    assert osp.isfile(tmp_path / name) and f'epoch_{epoch}' in name
+    assert float(acc) == pytest.approx(vals[int(epoch) - 1], abs=1e-3)  # val and test share the data here
