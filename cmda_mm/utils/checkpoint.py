@@ -25,6 +25,21 @@ __all__ = ['checkpoint_safe_globals', 'register_checkpoint_safe_globals', 'read_
            'load_checkpoint_strict']
 
 
+def _numpy_multiarray():
+    """NumPy's ``multiarray`` module under the name this NumPy pickles it as.
+
+    NumPy 2 pickles arrays through ``numpy._core.multiarray._reconstruct``; NumPy 1.x through
+    ``numpy.core.multiarray._reconstruct`` (1.26 also has a ``numpy._core`` alias of it, 1.25 and older do
+    not). torch matches a safe global by the object's ``__module__``, which is the running NumPy's own name in
+    both cases, so the same two objects are allowed either way.
+    """
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # NumPy < 1.26
+        from numpy.core import multiarray
+    return multiarray
+
+
 def checkpoint_safe_globals() -> List[object]:
     """The objects an MMEngine 0.10.x checkpoint needs beyond plain tensors.
 
@@ -32,7 +47,8 @@ def checkpoint_safe_globals() -> List[object]:
         list: globals to pass to :func:`torch.serialization.add_safe_globals`.
     """
     from mmengine.logging import HistoryBuffer
-    from numpy._core.multiarray import _reconstruct, scalar
+    multiarray = _numpy_multiarray()
+    _reconstruct, scalar = multiarray._reconstruct, multiarray.scalar
     dtype_classes = [type(np.dtype(name)) for name in ('float64', 'float32', 'int64', 'int32')]
     return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype, builtins.getattr, *dtype_classes]
 
