@@ -163,3 +163,81 @@ def test_paired_from_csv_class_order_and_feature_index_entries(tmp_path):
     assert images == ['photos/a.jpg', 'photos/b.jpg', 'photos/c.jpg'] and 'img_path' not in ann['data_list'][0]
     with pytest.raises(ValueError, match=r"labels \['dog'\] are not in the class list"):
         converter.main(['--csv', str(csv_file), '--out', str(out), '--classes', 'Cat,bird'])
+
+
+def _photos(root, names):
+    (root / 'photos').mkdir(exist_ok=True)
+    for name in names:
+        cv2.imwrite(str(root / 'photos' / f'{name}.jpg'), np.zeros((8, 8, 3), np.uint8))
+
+
+def test_paired_from_csv_split_is_seeded_stratified_and_keeps_an_image_together(tmp_path):
+    """Issue 23: one call writes train / val / test, stratified by class over images (captions stay together)."""
+    ids = [f'{c}{i}' for c in 'abc' for i in range(10)]
+    _photos(tmp_path, ids)
+    lines = ['id\tcaption\tlabel'] + [f'{i}\tphoto {i} {k}\t{i[0]}' for i in ids for k in range(2)]
+    (tmp_path / 'pairs.tsv').write_text('\n'.join(lines) + '\n')
+    converter = tool('paired_from_csv')
+
+    def split(out, seed):
+        return converter.main(['--csv', str(tmp_path / 'pairs.tsv'), '--out', str(out), '--image-col', 'id',
+                               '--image-template', 'photos/{}.jpg', '--split', '0.6', '0.2', '0.2',
+                               '--seed', str(seed), '--classes', 'c,b,a'])
+
+    outs = split(tmp_path / 'mine', 0)
+    assert [osp.basename(o) for o in outs] == ['train.json', 'val.json', 'test.json']
+    anns = {osp.basename(o)[:-5]: json.load(open(o)) for o in outs}
+    sides = {}
+    for name, ann in anns.items():
+        assert ann['metainfo']['classes'] == ['c', 'b', 'a']  # the same list in every split
+        labels = [e['gt_label'] for e in ann['data_list']]
+        images = {e['img_path'] for e in ann['data_list']}
+        # 10 images a class: test round(10 * 0.2) = 2, val round(8 * 0.25) = 2, 2 captions each
+        assert [labels.count(k) for k in range(3)] == {'train': [12] * 3, 'val': [4] * 3, 'test': [4] * 3}[name]
+        for image in images:
+            assert image not in sides, f'{image} is in {sides[image]} and {name}'
+            sides[image] = name
+    assert sorted(sides) == sorted(f'../photos/{i}.jpg' for i in ids)  # paths relative to --out
+    ds = PairedDataset(outs[1], data_root=str(tmp_path / 'mine'), serialize_data=False)
+    assert osp.isfile(ds.get_data_info(0)['img_path']) and ds.get_data_info(0)['caption'].startswith('photo ')
+    again = [json.load(open(o)) for o in split(tmp_path / 'again', 0)]
+    assert again == list(anns.values())  # seeded
+    other = [json.load(open(o)) for o in split(tmp_path / 'other', 1)]
+    assert other[2] != anns['test']
+
+
+def test_paired_from_csv_split_errors_name_the_line(tmp_path):
+    _photos(tmp_path, ['a', 'b'])
+    csv_file = tmp_path / 'pairs.csv'
+    csv_file.write_text('image,caption,label\nphotos/a.jpg,x,dog\nphotos/b.jpg,y,cat\nphotos/a.jpg,z,cat\n')
+    converter = tool('paired_from_csv')
+    with pytest.raises(ValueError, match=r"pairs.csv:4: image .*a.jpg is labelled 'cat' here and 'dog' at "
+                       r'.*pairs.csv:2'):
+        converter.main(['--csv', str(csv_file), '--out', str(tmp_path / 'out'), '--split', '0.8', '0.1', '0.1'])
+    with pytest.raises(ValueError, match='sum to 1'):
+        converter.main(['--csv', str(csv_file), '--out', str(tmp_path / 'out'), '--split', '0.8', '0.1', '0.2'])
+    with pytest.raises(ValueError, match='with --split, --out is the folder'):
+        converter.main(['--csv', str(csv_file), '--out', str(tmp_path / 'x.json'), '--split', '0.8', '0.1', '0.1'])
+    with pytest.raises(ValueError, match=r"must contain '\{\}' once"):
+        converter.main(['--csv', str(csv_file), '--out', str(tmp_path / 'x.json'), '--image-template', 'a.jpg'])
+    assert not (tmp_path / 'out').exists()
+
+
+def test_paired_from_csv_tab_delimiter_spellings(tmp_path):
+    """`--delimiter '\\t'` (a backslash and a t, as a shell passes it) crashed with a raw traceback."""
+    import subprocess
+    import sys
+    _photos(tmp_path, ['a', 'b'])
+    (tmp_path / 'pairs.txt').write_text('image\tcaption\tlabel\nphotos/a.jpg\ta, dog\tdog\nphotos/b.jpg\tcat\tcat\n')
+    converter = tool('paired_from_csv')
+    for spelling in ('\\t', '\t', 'tab'):
+        converter.main(['--csv', str(tmp_path / 'pairs.txt'), '--out', str(tmp_path / 'a.json'),
+                        '--delimiter', spelling])
+        assert json.load(open(tmp_path / 'a.json'))['data_list'][0]['caption'] == 'a, dog'
+    with pytest.raises(ValueError, match=r"one column only: is the delimiter ',' right"):
+        converter.main(['--csv', str(tmp_path / 'pairs.txt'), '--out', str(tmp_path / 'a.json')])
+    script = osp.join(REPO, 'tools', 'dataset_converters', 'paired_from_csv.py')
+    proc = subprocess.run([sys.executable, script, '--csv', str(tmp_path / 'pairs.txt'), '--out',
+                           str(tmp_path / 'b.json'), '--delimiter', ';;'], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and '--delimiter must be one character' in proc.stderr
+    assert 'Traceback' not in proc.stderr and not (tmp_path / 'b.json').exists()
