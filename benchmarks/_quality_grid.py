@@ -171,11 +171,19 @@ def run_command(run: Run, work_dir: str, data_root: str) -> List[List[str]]:
 
 
 def _scalars(work_dir: str, metric: str) -> dict:
-    """Curve (eval metric per epoch) and last-epoch diagnostics from the run's newest scalars.json."""
+    """Curve (eval metric per epoch) and last-epoch diagnostics from the run's scalars.json files.
+
+    A run resumed after an interruption logs into a new timestamped folder: the files are read in time order
+    and concatenated (later records win in the curve).
+    """
     found = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not found:
         return {}
-    train, evals = parse_scalars(found[-1])
+    train, evals = [], []
+    for path in found:
+        t, e = parse_scalars(path)
+        train += t
+        evals += e
     return dict(curve=eval_curve(evals, metric), diagnostics=last_diagnostics(train), train_loss=task_loss(train))
 
 
@@ -192,7 +200,9 @@ def execute(run: Run, work_root: str, data_root: str, resume: bool = True) -> di
     """Run (or reuse) one run; returns its result record (``error`` set on failure).
 
     ``run`` is a :class:`Run` or any spec with the same fields and a ``commands(work_dir, data_root)`` method
-    (the fashion grid's ``FashionRun``).
+    (the fashion grid's ``FashionRun``). A spec with ``resumable = True`` (one ``tools/train.py`` command) that
+    was interrupted after a checkpoint continues from it (``--resume``; the record says ``resumed`` and its
+    ``wall_s`` is this invocation's only).
     """
     out = result_path(work_root, run)
     work_dir = osp.join(work_root, 'runs', run.run_id)
@@ -208,8 +218,12 @@ def execute(run: Run, work_root: str, data_root: str, resume: bool = True) -> di
                train_fraction=getattr(run, 'train_fraction', None))
     start = time.time()
     log_path = osp.join(work_dir, 'train.log')
-    with open(log_path, 'w') as log:
-        cmds = run.commands(work_dir, data_root) if hasattr(run, 'commands') else run_command(run, work_dir, data_root)
+    cmds = run.commands(work_dir, data_root) if hasattr(run, 'commands') else run_command(run, work_dir, data_root)
+    resumed = getattr(run, 'resumable', False) and osp.isfile(osp.join(work_dir, 'last_checkpoint'))
+    if resumed:  # an interrupted run: continue from its last checkpoint (MMEngine's last_checkpoint pointer)
+        cmds[-1] = cmds[-1] + ['--resume']
+        rec['resumed'] = True
+    with open(log_path, 'a' if resumed else 'w') as log:
         for cmd in cmds:
             log.write('$ ' + ' '.join(cmd) + '\n')
             log.flush()

@@ -97,6 +97,7 @@ class ScheduleRun:
 
     hp = {}
     metric = 'accuracy/top1'
+    resumable = True           # an interrupted run continues from its last checkpoint (``_quality_grid.execute``)
 
     def __post_init__(self):
         if self.method not in METHODS:

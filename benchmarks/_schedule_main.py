@@ -4,13 +4,14 @@ Phases, in run order (an interrupted study, rerun with ``--resume``, holds the e
 
 1. **Select** (validation split, seed 100, 10 % and 25 %): the teacher-guided candidates of ``_schedule.CANDIDATES``;
    the choice has the best mean last-epoch validation accuracy over both shares. Never the test split.
-2. **Test** (seeds 0..n-1, 10 % then 25 %, seed-major so every method gains seeds together): Base, +Mixup, the
-   choice and its random-partner control, the paper's CMDA, the shipped default and its cached one-forward form.
+2. **Test** (seeds 0..n-1, seed-major so every method gains seeds together): the bar's comparisons — Base,
+   +Mixup, the choice and its random-partner control — on 10 % and 25 %.
 3. **Anomaly detection** (SSD on raw pixels, AUROC): Base / +Mixup / +CMDA at the configs' 20 epochs (5 seeds).
-4. **Controls** on 10 %: +CutMix, Mixup + CMDA, CMDA's weights on random partners, Mixup at CMDA's strength, Mixup
-   at CMDA's strength and share.
+4. The paper's CMDA, the shipped default and its cached one-forward form (10 %: all seeds; 25 %: 3 seeds first).
 5. **Full split** (100 % at the configs' 20 epochs, 3 seeds): Base, +Mixup, the choice, its control, CMDA, cached.
-6. The controls on 25 %; anomaly detection at a long schedule (``AD_LONG_EPOCHS``, 3 seeds).
+6. **Controls** (+CutMix, Mixup + CMDA, CMDA's weights on random partners, Mixup at CMDA's strength, Mixup at CMDA's
+   strength and share) on 10 % (3 seeds first); then the remaining seeds, the controls on 25 % and anomaly
+   detection at a long schedule (``AD_LONG_EPOCHS``, 3 seeds).
 
 Reported: the last epoch's test metric and, beside it, the test metric of the epoch chosen on validation
 (``tools/train.py --test-best``); paired per-seed differences with 95 % t-CIs; validation curves (paper Fig. 7).
@@ -32,7 +33,6 @@ from _quality_stats import fmt_ci, paired_diff, render_table
 __all__ = ['run_schedule', 'choose', 'verdict', 'late_drop', 'plot_curves']
 
 VAL_SEED = 100
-PRIMARY = ['base', 'mixup', 'cmda', 'shipped', 'cached']
 CONTROLS = ['cutmix', 'cmda+mixup', 'random', 'matched', 'matched-share']
 FULL_SEEDS = 3
 AD_LONG_EPOCHS = 60
@@ -152,12 +152,18 @@ def run_schedule(args, pool) -> None:
     def grid(methods, shares, seed_list, phase='test', sched=None):
         sched = sched or SHARES
         return [ScheduleRun(phase, m, seed, s, *sched[s]) for s in shares for seed in seed_list for m in methods]
-    # priority: the bar's comparisons on both shares, anomaly detection at the configs' schedule, the controls on
-    # 10 %, the full split, the controls on 25 %, anomaly detection at the long schedule
-    specs = grid(PRIMARY[:2] + chosen + PRIMARY[2:], SHARES, seeds)
+    # priority (a time-boxed study, rerun with --resume, holds the earlier groups whole): the bar's comparisons
+    # (Base, Mixup, the choice, its control) on both shares; anomaly detection at the configs' schedule; the
+    # paper's CMDA, the shipped default and its cached form on 10 % then on 25 % (3 seeds); the full split; the
+    # controls on 10 % (3 seeds); then the remaining seeds, the controls on 25 % and the long anomaly schedule
+    first, rest = seeds[:FULL_SEEDS], seeds[FULL_SEEDS:]
+    specs = grid(['base', 'mixup'] + chosen, SHARES, seeds)
     specs += [ScheduleRun('ad', m, seed, 1.0, 20, 2) for seed in seeds for m in AD_METHODS]
-    specs += grid(CONTROLS, [0.1], seeds)
-    specs += grid(PRIMARY[:2] + chosen + ['cmda', 'cached'], FULL, seeds[:FULL_SEEDS], sched=FULL)
+    specs += grid(['cmda', 'cached', 'shipped'], [0.1], seeds)
+    specs += grid(['cmda', 'cached', 'shipped'], [0.25], first)
+    specs += grid(['base', 'mixup'] + chosen + ['cmda', 'cached'], FULL, first, sched=FULL)
+    specs += grid(CONTROLS, [0.1], first)
+    specs += grid(['cmda', 'cached', 'shipped'], [0.25], rest) + grid(CONTROLS, [0.1], rest)
     specs += grid(CONTROLS, [0.25], seeds)
     specs += [ScheduleRun('ad', m, seed, 1.0, AD_LONG_EPOCHS, 5) for seed in seeds[:AD_LONG_SEEDS]
               for m in AD_METHODS]
@@ -168,7 +174,7 @@ def run_schedule(args, pool) -> None:
                    wall_s=round(elapsed), failed=[r['error'] for r in pool.records if 'error' in r],
                    runs=[{k: r.get(k) for k in ('run_id', 'phase', 'method', 'seed', 'share', 'epochs', 'metrics',
                                                 'best_metrics', 'curve', 'train_loss', 'diagnostics', 'wall_s',
-                                                'missing', 'error')} for r in sel + recs])
+                                                'resumed', 'missing', 'error')} for r in sel + recs])
     with open(osp.join(out_dir, 'schedule.json'), 'w') as f:
         json.dump(summary, f, indent=1, default=str)
     png = osp.join(out_dir, 'schedule_curves.png')
@@ -245,7 +251,7 @@ def render_markdown(summary: dict, sel: List[dict], recs: List[dict], args, elap
         cls = [r for r in recs if r['phase'] == 'test' and r['share'] == share and 'metrics' in r]
         if not cls:
             continue
-        base_wall = [r['wall_s'] for r in cls if r['method'] == 'base' and r.get('wall_s')]
+        base_wall = [r['wall_s'] for r in cls if r['method'] == 'base' and r.get('wall_s') and not r.get('resumed')]
         cells, rows = {}, []
         for m in methods:
             mine = [r for r in cls if r['method'] == m]
@@ -260,7 +266,7 @@ def render_markdown(summary: dict, sel: List[dict], recs: List[dict], args, elap
             cells[(name, 'chosen epoch')] = f'{statistics.fmean(ep):.0f}' if ep else '—'
             drops = [late_drop(r.get('curve')) for r in mine if r.get('curve')]
             cells[(name, 'late drop')] = f'{statistics.fmean(drops):+.2f}' if drops else '—'
-            walls = [r['wall_s'] for r in mine if r.get('wall_s')]
+            walls = [r['wall_s'] for r in mine if r.get('wall_s') and not r.get('resumed')]  # whole runs only
             if walls and base_wall:
                 cells[(name, 'cost')] = f'{statistics.median(walls) / statistics.median(base_wall):.2f}×'
         lines += [f'### {_share_name(share)} of the training split, {epochs} epochs', '',

@@ -135,3 +135,30 @@ def test_report_renders_the_bar_and_curves(tmp_path):
     assert '20 epochs / cmda' in md and 'schedule_curves.png' in md
     out = tmp_path / 'curves.png'
     assert plot_curves(recs, ['base', 'mixup', 'xsampled', 'xclass-random'], str(out)) and out.stat().st_size > 0
+
+
+class _FakeRun:
+    """A run spec whose one command echoes its arguments and a result line (no training)."""
+    run_id = 'fake'
+    phase, task, student, method, seed, hp, val, epochs, config = 'test', 'cls', 'pixels', 'base', 0, {}, False, 1, 'c'
+    metric = 'accuracy/top1'
+    resumable = True
+
+    def commands(self, work_dir, data_root):
+        script = 'import sys; print(sys.argv[1:]); print("Final test metrics: accuracy/top1: 1.0")'
+        return [[sys.executable, '-c', script, 'train']]
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path):
+    from _quality_grid import execute
+    work_dir = tmp_path / 'runs' / 'fake'
+    work_dir.mkdir(parents=True)
+    (work_dir / 'train.log').write_text('the interrupted first part\n')
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_5.pth'))  # MMEngine's pointer file
+    rec = execute(_FakeRun(), str(tmp_path), '/data', resume=True)
+    log = (work_dir / 'train.log').read_text()
+    assert rec['metrics'] == {'accuracy/top1': 1.0} and rec['resumed'] is True
+    assert log.startswith('the interrupted first part\n') and "'--resume'" in log  # appended, not overwritten
+    fresh = tmp_path / 'fresh'
+    rec = execute(_FakeRun(), str(fresh), '/data', resume=True)  # no checkpoint: a fresh run
+    assert 'resumed' not in rec and "'--resume'" not in (fresh / 'runs' / 'fake' / 'train.log').read_text()
