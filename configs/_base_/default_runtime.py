@@ -6,7 +6,9 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2),
+    # MMEngine's CheckpointHook, but every write lands by rename and old checkpoints are deleted only after the new
+    # one is complete (cmda_mm/engine/hooks/checkpoint_hook.py): a kill mid-write always leaves one to resume from.
+    checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )

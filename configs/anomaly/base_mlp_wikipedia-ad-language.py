@@ -7,4 +7,4 @@ model = dict(backbone=dict(in_channels=384))
 # 50 epochs (~300 iterations over the 705 normal training pairs) keep a CPU run to a few minutes.
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=50, by_epoch=True, begin=0, end=50)]
 train_cfg = dict(by_epoch=True, max_epochs=50, val_interval=10)
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=1))
+default_hooks = dict(checkpoint=dict(interval=10, max_keep_ckpts=1))

@@ -5,5 +5,4 @@ _base_ = [
 ]
 model = dict(vocab=dict(source={{_base_.train_dataset}}))
 # Keep the checkpoint with the best *validation* BLEU-4 (the test split is only evaluated at the end).
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2,
-                                     save_best='caption/BLEU-4', rule='greater'))
+default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=2, save_best='caption/BLEU-4', rule='greater'))
