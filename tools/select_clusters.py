@@ -5,11 +5,15 @@ with the student tower of a CMDAAligner or CMDAClassifier, test pipeline, no shu
 (``--features``: an ``(N, D)`` ``.npy``, or the ``embeddings.pth`` written by ``tools/augment_offline.py``).
 
     python tools/select_clusters.py --features OUT/embeddings.pth --range 1 8 --out bic_aic.png
+
+A range reaching above N/2 is refused (two embeddings per component at least); a chosen M at an end of the range
+warns, since the criterion's minimum may lie beyond it.
 """
 import argparse
 import os
 import os.path as osp
 import sys
+import warnings
 from typing import Dict, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's cmda_mm, not an installed one
@@ -70,17 +74,49 @@ def load_embeddings(args) -> torch.Tensor:
     return data.z_student.double()
 
 
+def max_components(n: int) -> int:
+    """The largest M worth scoring on ``n`` embeddings: two embeddings per component on average.
+
+    A component on one embedding has only the ``reg_covar`` floor as its variance: its likelihood grows without
+    bound as the floor shrinks, so BIC/AIC reward it and the curve "chooses" M = N (one component per point).
+    """
+    return n // 2
+
+
 def select(z: torch.Tensor, m_min: int, m_max: int, covariance_type: str = 'diag', seed: int = 0
            ) -> Dict[str, Dict[int, float]]:
-    """BIC and AIC of one fitted mixture per M in [m_min, m_max] (M capped at N)."""
+    """BIC and AIC of one fitted mixture per M in [m_min, m_max]; M above N/2 is refused (:func:`max_components`)."""
     from cmda_mm.core import GaussianMixture
     if not 1 <= m_min <= m_max:
         raise ValueError(f'--range must satisfy 1 <= MIN <= MAX, got {m_min} {m_max}')
+    cap = max_components(len(z))
+    if m_max > cap:
+        fix = (f'use MAX <= {cap} (e.g. --range {m_min if m_min <= cap else 1} {cap})' if cap >= 1 else
+               'give at least 2 embeddings')
+        raise ValueError(f'--range {m_min} {m_max}: {len(z)} embeddings support at most M = {cap} components (two '
+                         'embeddings per component; with one per point BIC/AIC pick M = N); '
+                         f'{fix}, or give more embeddings (--max-samples counts too)')
     curves = dict(bic={}, aic={})
-    for m in range(m_min, min(m_max, len(z)) + 1):
+    for m in range(m_min, m_max + 1):
         gmm = GaussianMixture(m, covariance_type, seed=seed).fit(z)
         curves['bic'][m], curves['aic'][m] = gmm.bic(z), gmm.aic(z)
     return curves
+
+
+def warn_on_edge(best: int, m_min: int, m_max: int, criterion: str, n: int) -> None:
+    """Warn when the chosen M is an end of the range (the minimum may lie beyond it) and say how to widen it."""
+    if m_min == m_max:
+        return
+    name = criterion.upper()
+    if best == m_max:
+        cap = max_components(n)
+        fix = (f'widen the range (e.g. --range {m_min} {min(2 * m_max, cap)})' if m_max < cap else
+               f'M = {cap} is already the most {n} embeddings support: give more embeddings')
+        warnings.warn(f'chosen M = {best} is the top of --range {m_min} {m_max}: {name} may fall further above '
+                      f'it; {fix} before trusting M', stacklevel=2)
+    elif best == m_min and m_min > 1:
+        warnings.warn(f'chosen M = {best} is the bottom of --range {m_min} {m_max}: {name} may be lower below '
+                      f'it; widen the range (e.g. --range 1 {m_max}) before trusting M', stacklevel=2)
 
 
 def plot(curves: Dict[str, Dict[int, float]], best: int, criterion: str, out: str,
@@ -114,6 +150,7 @@ def main(argv=None):
         z = z[torch.randperm(len(z), generator=g)[:args.max_samples]]
     curves = select(z, args.range[0], args.range[1], args.covariance_type, args.seed)
     best = min(curves[args.criterion], key=lambda m: (curves[args.criterion][m], m))
+    warn_on_edge(best, args.range[0], args.range[1], args.criterion, len(z))
     print(f'{"M":>3} {"BIC":>14} {"AIC":>14}   ({len(z)} x {z.shape[1]} embeddings, '
           f'{args.covariance_type} covariances)')
     for m in sorted(curves['bic']):

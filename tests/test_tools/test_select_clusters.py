@@ -1,5 +1,6 @@
 """tools/select_clusters.py: BIC picks the true number of blobs; PNG plot; every input kind."""
 import importlib.util
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +74,28 @@ def test_a_drop_last_training_loader_still_embeds_every_sample(tmp_path):
     torch.save(dict(state_dict=model.state_dict()), tmp_path / 'ckpt.pth')
     args = tool.parse_args([str(config), '--checkpoint', str(tmp_path / 'ckpt.pth'), '--data-root', str(wiki)])
     assert tool.load_embeddings(args).shape[0] == 7
+
+
+@pytest.mark.parametrize('rows', [200, 100])
+def test_a_range_beyond_half_the_rows_is_refused_by_name(rows, tmp_path):
+    """Issue 22: --range 195 300 chose M = 200 on 200 rows (one component per point) and failed with
+    'min() arg is an empty sequence' on 100 rows."""
+    np.save(tmp_path / 'x.npy', blobs(3, rows))
+    with pytest.raises(ValueError, match=rf'--range 195 300: {rows} embeddings support at most M = {rows // 2} '
+                                         rf'.*use MAX <= {rows // 2} \(e.g. --range 1 {rows // 2}\)'):
+        tool.main(['--features', str(tmp_path / 'x.npy'), '--range', '195', '300', '--out', str(tmp_path / 'p.png')])
+    with pytest.raises(ValueError, match='give at least 2 embeddings'):
+        tool.select(torch.zeros(1, 4), 1, 1)
+
+
+@pytest.mark.parametrize('m_range, edge', [((1, 2), r'top of --range 1 2.*--range 1 4'),
+                                           ((3, 6), r'bottom of --range 3 6.*--range 1 6')])
+def test_a_choice_on_the_edge_of_the_range_warns(m_range, edge, tmp_path):
+    np.save(tmp_path / 'x.npy', blobs(3))
+    argv = ['--features', str(tmp_path / 'x.npy'), '--range', *map(str, m_range), '--out', str(tmp_path / 'p.png')]
+    with pytest.warns(UserWarning, match=edge):
+        best, _ = tool.main(argv)
+    assert best in m_range
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # the true M = 3 inside the range: no warning
+        assert tool.main(argv[:2] + ['--range', '1', '6'] + argv[-2:])[0] == 3
