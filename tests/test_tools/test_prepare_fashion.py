@@ -36,3 +36,45 @@ def test_prepare_refuses_a_split_of_other_settings_and_the_release_as_output(tmp
         tool.main([release, '--out', out, '--seed', '1'] + ARGS)
     with pytest.raises(ValueError, match='--out must differ'):
         tool.main([release, '--out', release] + ARGS)
+
+
+def test_an_interrupted_write_leaves_no_half_file_and_the_rerun_finishes(tmp_path, monkeypatch):
+    """Issue 22: the split / paired jsons were written in place and skipped on rerun when present, so a kill
+    mid-write failed every rerun with a JSONDecodeError naming no file."""
+    import mmengine
+    tool = load_prepare_fashion()
+    release = make_fashion_release(str(tmp_path / 'release'))
+    out = tmp_path / 'out'
+    real_dump = mmengine.dump
+
+    def dump_half_then_die(obj, file, *args, **kwargs):
+        if 'fashion_paired_masked' in str(file):
+            text = json.dumps(obj)
+            open(file, 'w').write(text[:len(text) // 2])
+            raise KeyboardInterrupt('killed while writing')
+        return real_dump(obj, file, *args, **kwargs)
+
+    monkeypatch.setattr(mmengine, 'dump', dump_half_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        tool.main([release, '--out', str(out)] + ARGS)
+    assert not (out / 'fashion_paired_masked.json').exists()  # the half file has a temporary name
+    assert json.load(open(out / 'fashion_paired.json'))['metainfo']['masked_class_words'] is False
+    monkeypatch.setattr(mmengine, 'dump', real_dump)
+    tool.main([release, '--out', str(out)] + ARGS)
+    assert json.load(open(out / 'fashion_paired_masked.json'))['metainfo']['masked_class_words'] is True
+
+
+def test_cut_short_outputs_of_an_older_run_are_redone_or_named(tmp_path):
+    tool = load_prepare_fashion()
+    release = make_fashion_release(str(tmp_path / 'release'))
+    out = tmp_path / 'out'
+    tool.main([release, '--out', str(out)] + ARGS)
+    whole = {name: (out / name).read_text() for name in ('fashion_paired.json', 'fashion_9k.tsv')}
+    for name, text in whole.items():
+        (out / name).write_text(text[:len(text) // 3])  # what an in-place write killed midway left
+    tool.main([release, '--out', str(out)] + ARGS)  # both are derived: written again
+    assert {name: (out / name).read_text() for name in whole} == whole
+    split = (out / 'fashion_split.json').read_text()
+    (out / 'fashion_split.json').write_text(split[:len(split) // 2])
+    with pytest.raises(ValueError, match=r'fashion_split.json is not valid JSON .*delete it'):
+        tool.main([release, '--out', str(out)] + ARGS)

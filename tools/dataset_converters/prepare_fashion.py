@@ -15,6 +15,10 @@
 - ``features/fashion_efficientnet_lite0_image_fp16.npy``: ImageNet EfficientNet-Lite0 features of the images.
 
 ``FashionProductsDataset(data_root=OUT)`` then reads everything; the configs expect ``data/fashion_cmda``.
+
+Every output is written under a temporary name and renamed, so an interrupted run leaves no half-written file
+under an output's name; a rerun checks what it keeps (the table copy's size, the jsons parse) and names the file
+it cannot use.
 """
 import argparse
 import os
@@ -30,7 +34,7 @@ REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 sys.path.insert(0, REPO)  # the code of this checkout, not whichever one a shared venv points at
 
 from cmda_mm.datasets.fashion import class_word_masker, fashion_classes, fashion_split, read_fashion_table  # noqa: E402
-from cmda_mm.datasets.paired_records import group_table, write_converted  # noqa: E402
+from cmda_mm.datasets.paired_records import group_table, records_to_paired_json, write_image_list  # noqa: E402
 
 TABLE = 'fashion_9k.tsv'
 FEATURES = {  # name -> (annotation json, extract_features.py arguments)
@@ -50,6 +54,48 @@ def parse_args(argv=None):
     p.add_argument('--sizes', type=int, nargs='*', default=[32, 64], help='resized copies (S x S PNG); none: skip')
     p.add_argument('--no-features', action='store_true', help='skip the feature extraction')
     return p.parse_args(argv)
+
+
+def _tmp(path: str) -> str:
+    """The temporary twin of an output (same folder, same extension): written first, then renamed onto ``path``."""
+    stem, ext = osp.splitext(path)
+    return f'{stem}.tmp{ext}'
+
+
+def _dump_json(obj, path: str) -> None:
+    import mmengine
+    mmengine.dump(obj, _tmp(path))
+    os.replace(_tmp(path), path)
+
+
+def _is_json(path: str) -> bool:
+    """Whether ``path`` exists and parses (a file cut short by an interrupted older run does not)."""
+    import json
+    try:
+        with open(path) as f:
+            json.load(f)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _copy_table(src: str, dst: str) -> None:
+    """Copy the release table unless a complete copy (same size) is there."""
+    if osp.isfile(dst) and osp.getsize(dst) == osp.getsize(src):
+        return
+    if osp.isfile(dst):
+        print(f'{dst} differs in size from {src} (an interrupted copy?): copying it again')
+    shutil.copyfile(src, _tmp(dst))
+    os.replace(_tmp(dst), dst)
+
+
+def _write_paired(records, classes, metainfo: dict, out: str, path: str) -> None:
+    """The paired annotation ``path`` and its image list ``<stem>_images.txt`` (paths relative to ``out``)."""
+    images = osp.splitext(path)[0] + '_images.txt'
+    write_image_list(records, out, _tmp(images))  # in the same folder: its relative paths stay right
+    os.replace(_tmp(images), images)
+    _dump_json(records_to_paired_json(records, classes, metainfo), path)  # last: its presence marks the step done
+    print(f'wrote {path} ({len(records)} images) and {images}')
 
 
 def _resize_images(ids, src_dir: str, out_dir: str, size: int) -> None:
@@ -85,15 +131,19 @@ def main(argv=None):
     rows = [r for r in rows if r['articleType'] in index]
     labels = np.array([index[r['articleType']] for r in rows], dtype=np.int64)
     os.makedirs(osp.join(out, 'features'), exist_ok=True)
-    if not osp.isfile(osp.join(out, TABLE)):
-        shutil.copyfile(osp.join(src, TABLE), osp.join(out, TABLE))
+    _copy_table(osp.join(src, TABLE), osp.join(out, TABLE))
     if not osp.exists(osp.join(out, 'images')):
         os.symlink(osp.join(src, 'images'), osp.join(out, 'images'))
 
-    import mmengine
     split_path = osp.join(out, 'fashion_split.json')
     if osp.isfile(split_path):
-        split = mmengine.load(split_path)
+        import mmengine
+        try:
+            split = mmengine.load(split_path)
+        except ValueError as err:
+            raise ValueError(f'{split_path} is not valid JSON ({err}; cut short by an interrupted older run?): '
+                             f'delete it to write the split again (drawn from --seed: the same seed gives the same '
+                             'split)') from None
         if split.get('seed') != args.seed or split.get('fractions') != list(args.fractions):
             raise ValueError(f'{split_path} was written with seed {split.get("seed")} / fractions '
                              f'{split.get("fractions")}; remove it to write a split with seed {args.seed} / '
@@ -101,8 +151,8 @@ def main(argv=None):
         sides = np.array([split['split'][r['id']] for r in rows], dtype=object)
     else:
         sides = fashion_split(labels, args.fractions, args.seed)
-        mmengine.dump(dict(seed=args.seed, fractions=list(args.fractions), min_class_size=args.min_class_size,
-                           classes=classes, split={r['id']: str(s) for r, s in zip(rows, sides)}), split_path)
+        _dump_json(dict(seed=args.seed, fractions=list(args.fractions), min_class_size=args.min_class_size,
+                        classes=classes, split={r['id']: str(s) for r, s in zip(rows, sides)}), split_path)
         print(f'wrote {split_path}')
     counts = {s: np.bincount(labels[sides == s], minlength=len(classes)) for s in ('train', 'val', 'test')}
     print(group_table(classes, counts, sort_by='train'))
@@ -115,12 +165,14 @@ def main(argv=None):
     mask = class_word_masker(classes)
     for name, masked in (('fashion_paired.json', False), ('fashion_paired_masked.json', True)):
         path = osp.join(out, name)
-        if osp.isfile(path):
+        if _is_json(path) and osp.isfile(osp.splitext(path)[0] + '_images.txt'):
             continue
+        if osp.isfile(path):
+            print(f'{path} is not valid JSON (an interrupted older run?): writing it again')
         records = [dict(img_path=f"images/{r['id']}.jpg", label=index[r['articleType']], image_id=int(r['id']),
                         captions=[mask(r['productDisplayName']) if masked else r['productDisplayName'].strip()],
                         official_split=str(s)) for r, s in zip(rows, sides)]
-        write_converted(records, classes, dict(dataset='fashion', masked_class_words=masked), out, path)
+        _write_paired(records, classes, dict(dataset='fashion', masked_class_words=masked), out, path)
     examples = [(r['productDisplayName'], mask(r['productDisplayName'])) for r in rows[:3]]
     print('masked captions, e.g.: ' + '; '.join(f'{a!r} -> {b!r}' for a, b in examples))
     empty = Counter(r['articleType'] for r in rows if not mask(r['productDisplayName']))
