@@ -487,20 +487,29 @@ class GaussianMixture:
             lower_bound=torch.tensor(float(self.lower_bound_), dtype=torch.float64))
 
     @classmethod
-    def from_state_dict(cls, state: Dict[str, Union[Tensor, str]], **kwargs) -> 'GaussianMixture':
+    def from_state_dict(cls, state: Dict[str, Union[Tensor, str]], names: Optional[Dict[str, str]] = None,
+                        **kwargs) -> 'GaussianMixture':
         """Rebuild a fitted model from :meth:`state_dict` (or from any set of mixture parameters).
 
         ``weights`` and ``means`` are required, plus ``covariances`` and/or ``precisions_cholesky`` (the
         missing one is derived). ``covariance_type`` may be the stored index, a string, or absent (then it
-        is inferred from the shapes).
+        is inferred from the shapes). The values are validated (a corrupt checkpoint fails here, naming the
+        parameter, instead of giving NaN weights later): mixture weights finite, > 0 and summing to 1, means
+        finite, precision factors finite with a positive diagonal (upper triangular for 'full'), covariances
+        finite and positive (definite).
 
         Args:
             state (dict): the parameters.
+            names (dict, optional): how errors name each key (e.g. ``{'weights': 'model.gmm_weights'}`` for a
+                checkpoint buffer); defaults to ``state["key"]``.
             **kwargs: further constructor arguments (e.g. ``reg_covar``) for later refits.
 
         Returns:
             GaussianMixture: a fitted model whose dtype is that of ``means``.
         """
+        names = dict(names or {})
+        for key in ('weights', 'means', 'covariances', 'precisions_cholesky'):
+            names.setdefault(key, f'state["{key}"]')
         for key in ('weights', 'means'):
             if key not in state:
                 raise ValueError(f'`state` lacks {key!r}')
@@ -508,7 +517,7 @@ class GaussianMixture:
             raise ValueError('`state` needs `covariances` or `precisions_cholesky`')
         means = torch.as_tensor(state['means'])
         if means.dim() != 2:
-            raise ValueError(f'`state["means"]` must be (M, D), got shape {tuple(means.shape)}')
+            raise ValueError(f'`{names["means"]}` must be (M, D), got shape {tuple(means.shape)}')
         if not means.is_floating_point():
             means = means.to(torch.float64)
         dtype = means.dtype
@@ -523,18 +532,19 @@ class GaussianMixture:
         expected = (m, d, d) if cov_type == 'full' else (m, d)
         weights = torch.as_tensor(state['weights']).to(dtype=dtype, device=means.device)
         if tuple(weights.shape) != (m, ):
-            raise ValueError(f'`state["weights"]` must have shape ({m},), got {tuple(weights.shape)}')
+            raise ValueError(f'`{names["weights"]}` must have shape ({m},), got {tuple(weights.shape)}')
         tensors = {}
         for key in ('covariances', 'precisions_cholesky'):
             if key in state:
                 tensors[key] = torch.as_tensor(state[key]).to(dtype=dtype, device=means.device)
                 if tuple(tensors[key].shape) != expected:
-                    raise ValueError(f'`state["{key}"]` must have shape {expected} for covariance_type='
+                    raise ValueError(f'`{names[key]}` must have shape {expected} for covariance_type='
                                      f'{cov_type!r}, got {tuple(tensors[key].shape)}')
+        _check_parameters(weights, means, tensors, cov_type, names)
         if 'precisions_cholesky' not in tensors:
             tensors['precisions_cholesky'], ok = _precision_cholesky(tensors['covariances'], cov_type)
             if not ok:
-                raise ValueError('`state["covariances"]` are not positive definite')
+                raise ValueError(f'`{names["covariances"]}` are not positive definite')
         if 'covariances' not in tensors:
             tensors['covariances'] = _covariances_from_precision_cholesky(tensors['precisions_cholesky'], cov_type)
         model.weights_ = weights.clone()
@@ -561,6 +571,31 @@ class GaussianMixture:
     def _score_samples_dtype(self, x: Tensor) -> Tensor:
         with torch.no_grad():
             return torch.logsumexp(self._weighted_log_prob(x), dim=1)
+
+
+def _check_parameters(weights: Tensor, means: Tensor, tensors: Dict[str, Tensor], cov_type: str,
+                      names: Dict[str, str]) -> None:
+    """Raise ``ValueError`` naming the parameter when a mixture's values cannot describe a mixture (NaN, a
+    weight <= 0 or weights not summing to 1, a non-positive precision or variance). Reads the values: a
+    load-time check, not for the training hot path."""
+    def bad(key: str, why: str, value: Tensor) -> ValueError:
+        return ValueError(f'`{names[key]}` {why} (got {value.flatten()[:6].tolist()}): the mixture is corrupt; '
+                          'refit it (DCAHook fits one after the next epoch) or load an earlier checkpoint')
+
+    if not bool(weights.isfinite().all()) or not bool((weights > 0).all()):
+        raise bad('weights', 'must hold finite mixture weights > 0', weights)
+    if abs(float(weights.sum()) - 1) > 1e-4:
+        raise bad('weights', f'must sum to 1, sum is {float(weights.sum()):.6g}', weights)
+    if not bool(means.isfinite().all()):
+        raise bad('means', 'must be finite', means)
+    for key, value in tensors.items():
+        if not bool(value.isfinite().all()):
+            raise bad(key, 'must be finite', value)
+        diag = value.diagonal(dim1=-2, dim2=-1) if cov_type == 'full' else value
+        if not bool((diag > 0).all()):
+            raise bad(key, 'must have a positive diagonal' if cov_type == 'full' else 'must be > 0', diag)
+        if key == 'precisions_cholesky' and cov_type == 'full' and bool(value.tril(-1).ne(0).any()):
+            raise bad(key, 'must be upper triangular (the Cholesky factor of the precision)', value)
 
 
 def select_n_components(x: Tensor,

@@ -125,7 +125,9 @@ class CrossModalMixer(nn.Module):
             embedding cache for :meth:`augment_cached`; None (default) disables the cache. Use
             ``fraction < 1`` (warned otherwise): only real rows refresh the cache and feed DCA. The
             replace-mode share of mixed rows that matches append mode's is ``p / (1 + p)`` (append
-            p = 0.5 -> 1/3, p = 1 -> 0.5).
+            p = 0.5 -> 1/3, p = 1 -> 0.5). Keep ``DCAHook`` in the run: it refuses a ``ConcatDataset`` (whose
+            sub-datasets share ``sample_idx``), resets a cache loaded with ``load_from`` and merges the ranks'
+            caches after every epoch under DDP. A checkpoint's cache of another size is not loaded (warned).
     """
 
     def __init__(self,
@@ -227,6 +229,11 @@ class CrossModalMixer(nn.Module):
             self.register_buffer('cache_student', torch.empty(0))
             self.register_buffer('cache_teacher_seen', torch.zeros(cache_size, dtype=torch.bool))
             self.register_buffer('cache_student_seen', torch.zeros(cache_size, dtype=torch.bool))
+            # slots written since the last merge across ranks (:meth:`pop_cache_updates`); not saved
+            self.register_buffer('cache_teacher_dirty', torch.zeros(cache_size, dtype=torch.bool), persistent=False)
+            self.register_buffer('cache_student_dirty', torch.zeros(cache_size, dtype=torch.bool), persistent=False)
+        # set when a checkpoint's cache of another size was not loaded (DCAHook refuses to resume with it)
+        self.cache_load_mismatch: Optional[str] = None
         self.bank: List[Tensor] = []
         self._gmm: Optional[GaussianMixture] = None
 
@@ -266,16 +273,38 @@ class CrossModalMixer(nn.Module):
         if gate_state is not None:
             self.iters = int(gate_state[0])
             self.gate_open = bool(gate_state[1]) or self.align_threshold is None
+        # A corrupt mixture fails here, naming the checkpoint key, not as NaN weights in the next epoch.
+        gmm_keys = {name: f'{prefix}gmm_{name}' for name in _GMM_BUFFERS}
+        if gmm_keys['weights'] in state_dict and state_dict[gmm_keys['weights']].numel():
+            GaussianMixture.from_state_dict({name: state_dict[key] for name, key in gmm_keys.items()
+                                             if key in state_dict}, names=gmm_keys)
         # The number of components (and covariance type) can differ between checkpoints, and the cache is
         # allocated lazily: resize first.
         names = [f'gmm_{name}' for name in _GMM_BUFFERS]
-        names += list(_CACHE_BUFFERS) if self.cache_size is not None else []
+        if self.cache_size is not None:
+            self.cache_load_mismatch = None
+            seen_key = f'{prefix}cache_teacher_seen'
+            if seen_key in state_dict and state_dict[seen_key].shape != (self.cache_size, ):
+                # Another training set's cache (e.g. load_from into a bigger dataset): never index past it or
+                # reuse its slots; the cache starts empty and DCAHook refuses to *resume* with it.
+                size = state_dict[seen_key].shape[0]
+                self.cache_load_mismatch = (f'`{seen_key}`: the checkpoint holds an embedding cache of {size} '
+                                            f'samples but cmda.cache_size={self.cache_size}')
+                warnings.warn(f'{self.cache_load_mismatch}; its cache is not loaded (cached CMDA starts empty). '
+                              "Set cmda.cache_size to the training set's length; resuming needs the same one")
+                self.reset_cache()
+                for name in _CACHE_BUFFERS:  # load this (empty) cache instead: strict loading still passes
+                    state_dict[f'{prefix}{name}'] = getattr(self, name)
+            names += list(_CACHE_BUFFERS)
         for name in names:
             key = f'{prefix}{name}'
             if key in state_dict:
                 setattr(self, name, torch.empty_like(state_dict[key]))
         self._gmm = None
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        if self.cache_size is not None:  # a loaded cache is in sync across ranks (every rank loads it)
+            self.cache_teacher_dirty.zero_()
+            self.cache_student_dirty.zero_()
 
     def record(self, student_emb: Tensor) -> None:
         """Remember detached student embeddings for the next epoch fit (no extra forward pass)."""
@@ -376,12 +405,72 @@ class CrossModalMixer(nn.Module):
             if getattr(self, name).numel() == 0:  # lazy allocation at the first update
                 setattr(self, name, emb.new_zeros(self.cache_size, emb.shape[1]))
             cache, seen = getattr(self, name), getattr(self, f'{name}_seen')
+            dirty = getattr(self, f'{name}_dirty')
             if kind == 'student' and real is not None:  # keep the cached value where the row was mixed
                 mask = real.to(index.device)
                 cache.index_copy_(0, index, torch.where(mask.view(-1, 1), emb.to(cache.device), cache[index]))
                 seen.index_copy_(0, index, seen[index] | mask)
+                dirty.index_copy_(0, index, dirty[index] | mask)
             else:
                 cache.index_copy_(0, index, emb.to(cache.device))
+                seen.index_fill_(0, index, True)
+                dirty.index_fill_(0, index, True)
+
+    @torch.no_grad()
+    def reset_cache(self) -> None:
+        """Forget every cached embedding (e.g. a cache loaded with ``load_from`` from another run's training
+        set: its slots belong to other samples). Cached CMDA then refills it from the next batch on."""
+        if not self.cached:
+            raise ValueError('`reset_cache` needs `cache_size` (the number of training samples)')
+        device = self.cache_teacher_seen.device
+        self.cache_teacher = torch.empty(0, device=device)
+        self.cache_student = torch.empty(0, device=device)
+        for name in ('cache_teacher_seen', 'cache_student_seen', 'cache_teacher_dirty', 'cache_student_dirty'):
+            getattr(self, name).zero_()
+
+    @torch.no_grad()
+    def pop_cache_updates(self) -> Dict[str, Tensor]:
+        """The cache slots written since the last call (CPU tensors), to merge into the other ranks' caches.
+
+        Under DDP each rank writes the samples of its own batches; :class:`~cmda_mm.engine.DCAHook` gathers
+        every rank's updates after each epoch and each rank applies all of them (:meth:`merge_cache_updates`),
+        so every rank's cache (and the checkpoint, saved from rank 0) holds every sample. Reads the written
+        slots on the host: once per epoch, not in the hot path.
+
+        Returns:
+            dict: ``teacher_index`` (K,), ``teacher`` (K, D), ``student_index`` (L,), ``student`` (L, D);
+            empty tensors when nothing was written.
+        """
+        if not self.cached:
+            raise ValueError('`pop_cache_updates` needs `cache_size` (the number of training samples)')
+        out = {}
+        for kind in ('teacher', 'student'):
+            dirty = getattr(self, f'cache_{kind}_dirty')
+            index = dirty.nonzero().flatten()
+            cache = getattr(self, f'cache_{kind}')
+            out[f'{kind}_index'] = index.cpu()
+            out[kind] = cache[index].cpu() if cache.numel() else torch.empty(0, 0)
+            dirty.zero_()
+        return out
+
+    @torch.no_grad()
+    def merge_cache_updates(self, updates: List[Dict[str, Tensor]]) -> None:
+        """Apply every rank's :meth:`pop_cache_updates`, in rank order (a sample written on two ranks, e.g. a
+        padded duplicate of the sampler, takes the last rank's value), so that all ranks end up identical."""
+        if not self.cached:
+            raise ValueError('`merge_cache_updates` needs `cache_size` (the number of training samples)')
+        for part in updates:
+            for kind in ('teacher', 'student'):
+                index, emb = part[f'{kind}_index'], part[kind]
+                if not index.numel():
+                    continue
+                name = f'cache_{kind}'
+                if getattr(self, name).numel() == 0:
+                    setattr(self, name, emb.new_zeros(self.cache_size, emb.shape[1]).to(
+                        self.cache_teacher_seen.device))
+                cache, seen = getattr(self, name), getattr(self, f'{name}_seen')
+                index = index.to(seen.device)
+                cache.index_copy_(0, index, emb.to(cache))
                 seen.index_fill_(0, index, True)
 
     def augment_cached(self,
@@ -484,7 +573,9 @@ class CrossModalMixer(nn.Module):
             raise ValueError(f'`teacher` has {teacher.shape[0]} rows but `student` has {student.shape[0]}: '
                              'each teacher row must be paired with the student row of the same index')
         if self.partner_pool != 'any' and labels is None:
-            raise ValueError(f"partner_pool={self.partner_pool!r} needs the batch's `labels`")
+            raise ValueError(f"partner_pool={self.partner_pool!r} (or partners='same_class') needs the batch's "
+                             'class `labels`, and this batch has none (a sample without gt_label?): train on labelled '
+                             "data or use partner_pool='any'")
         rows = select_rows(teacher.shape[0], self.fraction, self.generator, device=teacher.device, min_rows=2)
         if not rows.numel():  # host-side count (the index is drawn on the CPU)
             return MixPlan(rows, teacher.new_zeros(0, teacher.shape[0], dtype=torch.float32), {})

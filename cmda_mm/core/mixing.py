@@ -37,11 +37,13 @@ def soft_targets(weights: Tensor, targets: Tensor) -> Tensor:
         targets (Tensor): (N, C) one-hot or soft targets.
 
     Returns:
-        Tensor: (R, C) targets summing to 1 per row when ``targets`` rows do.
+        Tensor: (R, C) targets summing to 1 per row when ``targets`` rows do, in float32 at least (also for
+        bf16 / fp16 ``targets``, e.g. under autocast: bf16 rows would sum to 1 only within ~3e-3).
     """
     if targets.dim() != 2 or targets.shape[0] != weights.shape[1]:
         raise ValueError(f'`targets` must be (N={weights.shape[1]}, C), got shape {tuple(targets.shape)}')
-    return weights.to(targets.dtype) @ targets
+    dtype = torch.promote_types(targets.dtype, torch.float32)
+    return weights.to(dtype) @ targets.to(dtype)
 
 
 def select_rows(batch_size: int, fraction: float, generator: Optional[torch.Generator] = None,

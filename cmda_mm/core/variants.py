@@ -50,24 +50,29 @@ PARTNER_POOLS = ('any', 'same_class', 'other_class')
 # The paper's step (the teacher's own pair weight, ≈ 0.45) loses to Base on fashion's language row, so every
 # shipped config that reproduces the paper states ``pair_weight=dict(type='teacher')``.
 DEFAULT_PAIR_WEIGHT = dict(type='beta', alpha=0.25)
+# the keys each pair-weight type takes besides ``type``
+_PAIR_WEIGHT_KEYS = dict(teacher=(), beta=('alpha', ), floor=('min', ))
 
 
 def validate_pair_weight(pair_weight: Optional[dict]) -> Optional[dict]:
     """``pair_weight`` checked at build time: None (:data:`DEFAULT_PAIR_WEIGHT`), ``dict(type='teacher')`` (the
-    paper), ``dict(type='beta', alpha>0)`` or ``dict(type='floor', min in [0, 1])``; returns a normalised copy
-    (None for the teacher's own pair weight)."""
+    paper), ``dict(type='beta', alpha>0)`` (alpha defaults to the shipped 0.25) or ``dict(type='floor', min in
+    [0, 1])`` (min defaults to 0.5); a key of another type is refused. Returns a normalised copy (None for the
+    teacher's own pair weight)."""
     if pair_weight is None:
         pair_weight = DEFAULT_PAIR_WEIGHT
     if not isinstance(pair_weight, dict) or pair_weight.get('type') not in PAIR_WEIGHTS:
         raise ValueError(f"`pair_weight` must be None or a dict with type in {PAIR_WEIGHTS}, got {pair_weight!r}")
     kind = pair_weight['type']
-    extra = set(pair_weight) - {'type', 'alpha', 'min'}
-    if extra:
-        raise ValueError(f'`pair_weight` got unknown keys {sorted(extra)}; use alpha (beta) or min (floor)')
+    extra = set(pair_weight) - {'type'} - set(_PAIR_WEIGHT_KEYS[kind])
+    if extra:  # e.g. dict(type='floor', alpha=0.3) would otherwise train with the floor's default min
+        allowed = ', '.join(_PAIR_WEIGHT_KEYS[kind]) or 'no other key'
+        raise ValueError(f"`pair_weight` of type={kind!r} takes {allowed}, got {sorted(extra)}: "
+                         "alpha belongs to type='beta', min to type='floor'")
     if kind == 'teacher':
         return None
-    if kind == 'beta':
-        alpha = pair_weight.get('alpha', 1.0)
+    if kind == 'beta':  # without alpha: the shipped default's Beta(0.25), not Beta(1, 1)
+        alpha = pair_weight.get('alpha', DEFAULT_PAIR_WEIGHT['alpha'])
         if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < math.inf:
             raise ValueError(f"`pair_weight.alpha` must be a finite number > 0 for type='beta', got {alpha!r}")
         return dict(type='beta', alpha=float(alpha))

@@ -208,6 +208,47 @@ def test_state_dict_round_trip(cov):
     assert not torch.equal(gmm.means_, state['means'])
 
 
+def _corrupt(state, key, fn):
+    state = {k: v.clone() for k, v in state.items()}
+    fn(state[key])
+    return state
+
+
+@pytest.mark.parametrize('cov', ['diag', 'full'])
+@pytest.mark.parametrize('key, corrupt, match', [
+    ('weights', lambda w: w.__setitem__(0, float('nan')), 'finite mixture weights > 0'),
+    ('weights', lambda w: w.__setitem__(0, -w[0]), 'finite mixture weights > 0'),
+    ('weights', lambda w: w.__setitem__(0, 0.0), 'finite mixture weights > 0'),
+    ('weights', lambda w: w.mul_(0.5), 'must sum to 1'),
+    ('means', lambda m: m.__setitem__((0, 0), float('nan')), 'must be finite'),
+    ('precisions_cholesky', lambda p: p.mul_(-1), 'positive diagonal|must be > 0'),
+    ('precisions_cholesky', lambda p: p.__setitem__((0, 0), float('inf')), 'must be finite'),
+])
+def test_from_state_dict_refuses_a_corrupt_mixture_naming_the_parameter(cov, key, corrupt, match):
+    """Was accepted: a resumed run then logged cmda_dca_shift: nan and made no new samples that epoch."""
+    _, x, _ = _blobs(n=150, d=4, m=2)
+    state = GaussianMixture(2, covariance_type=cov).fit(x).state_dict()
+    bad = _corrupt(state, key, corrupt)
+    bad.pop('covariances')  # the mixer's buffers hold weights, means and precision factors only
+    with pytest.raises(ValueError, match=rf'`state\["{key}"\]` .*({match})'):
+        GaussianMixture.from_state_dict(bad)
+    with pytest.raises(ValueError, match=f'`ckpt.{key}`'):
+        GaussianMixture.from_state_dict(bad, names={key: f'ckpt.{key}'})
+    GaussianMixture.from_state_dict(state)  # the intact state loads
+
+
+def test_from_state_dict_refuses_bad_covariances_and_a_lower_triangular_factor():
+    _, x, _ = _blobs(n=150, d=4, m=2)
+    full = GaussianMixture(2, covariance_type='full').fit(x).state_dict()
+    with pytest.raises(ValueError, match='upper triangular'):
+        GaussianMixture.from_state_dict(dict(weights=full['weights'], means=full['means'],
+                                             precisions_cholesky=full['precisions_cholesky'].mT))
+    diag = GaussianMixture(2, covariance_type='diag').fit(x).state_dict()
+    with pytest.raises(ValueError, match=r'`state\["covariances"\]` must be > 0'):
+        GaussianMixture.from_state_dict(dict(weights=diag['weights'], means=diag['means'],
+                                             covariances=-diag['covariances']))
+
+
 def test_fast_matmul_matches_float64_path():
     _, x, _ = _blobs(n=400, d=16, m=4, std=2.0, seed=9)
     fast = GaussianMixture(4, 'full', fast_matmul=True).fit(x)

@@ -132,3 +132,20 @@ def test_records_only_in_training():
     mixer.eval()
     mixer.augment(torch.randn(4, 2), z, z)
     assert len(mixer.bank) == 1
+
+
+@pytest.mark.parametrize('buffer, corrupt', [('gmm_weights', lambda w: w.fill_(float('nan'))),
+                                             ('gmm_weights', lambda w: w.mul_(-1)),
+                                             ('gmm_means', lambda m: m.fill_(float('nan'))),
+                                             ('gmm_precisions_cholesky', lambda p: p.zero_())])
+def test_loading_a_corrupt_mixture_fails_naming_the_buffer(buffer, corrupt):
+    """``--resume`` from a checkpoint with a corrupt DCA mixture fails at load, naming the checkpoint key (it
+    loaded, then logged cmda_dca_shift: nan and made no new samples that epoch)."""
+    g = torch.Generator().manual_seed(0)
+    mixer = CrossModalMixer()
+    mixer.set_gmm(GaussianMixture(2, 'diag', seed=0).fit(torch.randn(40, 4, generator=g)))
+    state = {k: v.clone() for k, v in mixer.state_dict().items()}
+    corrupt(state[buffer])
+    with pytest.raises(ValueError, match=f'`{buffer}`'):
+        CrossModalMixer().load_state_dict(state)
+    CrossModalMixer().load_state_dict(mixer.state_dict())  # an intact mixture loads

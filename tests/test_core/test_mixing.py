@@ -50,3 +50,13 @@ def test_bad_input():
         soft_targets(torch.rand(2, 4), torch.rand(3, 2))
     with pytest.raises(ValueError, match='fraction'):
         select_rows(4, 1.5)
+
+
+def test_soft_targets_are_float32_for_bf16_targets():
+    """Under autocast the targets can arrive in bf16: W @ Y stays float32 (rows sum to 1 within 1e-6, not 3e-3)."""
+    w = _weights(16, 64, k=64)
+    y = F.one_hot(torch.arange(64) % 10, 10).to(torch.bfloat16)
+    out = soft_targets(w, y)
+    assert out.dtype == torch.float32
+    assert (out.sum(1) - 1).abs().max() < 1e-6
+    assert soft_targets(w.double(), y.double()).dtype == torch.float64  # wider stays wider

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from cmda_mm.core import CrossModalMixer, GaussianMixture, beta_from_moments, inter_modal_weights, sample_pair_weights
 from cmda_mm.core.dca import dca_weights
-from cmda_mm.core.variants import random_partners, set_pair_weight
+from cmda_mm.core.variants import DEFAULT_PAIR_WEIGHT, random_partners, set_pair_weight
 
 PAPER = dict(type='teacher')  # the paper's pair weight (the default draws it from Beta(0.25))
 
@@ -33,7 +33,10 @@ def _clustered(n=32, d=8, seed=0):
     (dict(pair_weight=dict(type='uniform')), 'pair_weight'),
     (dict(pair_weight=dict(type='beta', alpha=0)), 'alpha'),
     (dict(pair_weight=dict(type='floor', min=2)), 'min'),
-    (dict(pair_weight=dict(type='beta', lam=1)), 'unknown keys'),
+    (dict(pair_weight=dict(type='beta', lam=1)), 'takes alpha'),
+    (dict(pair_weight=dict(type='floor', alpha=0.3)), 'takes min'),   # was: trained with min=0.5
+    (dict(pair_weight=dict(type='beta', min=0.3)), 'takes alpha'),
+    (dict(pair_weight=dict(type='teacher', alpha=0.3)), 'no other key'),
     (dict(partners='nearest'), 'partners'),
     (dict(dca_mode='medium'), 'dca_mode'),
     (dict(cache_size=100), "mode='replace'"),
@@ -72,6 +75,28 @@ def test_alignment_gate_opens_only_when_aligned_and_resumes():
     resumed.load_state_dict(aligned.state_dict())
     assert resumed.gate_open and resumed.iters == aligned.iters
     assert resumed.augment(x, random_teacher, student) is not None  # the gate stays open after resume
+
+
+def test_alignment_gate_latches_open_when_the_alignment_drops_and_resumes_latched():
+    """Once open the gate stays open, also after the EMA falls below the threshold, and a resumed run keeps it
+    open though the restored EMA is below the threshold (the latch is in the checkpoint, not re-derived)."""
+    teacher, student, _ = _clustered(16)
+    random_teacher = _emb(16, seed=5)
+    x = torch.randn(16, 3)
+    mixer = CrossModalMixer(fraction=1.0, dca=False, align_threshold=0.8, align_momentum=0.5)
+    for _ in range(4):
+        mixer.augment(x, teacher, student)
+    assert mixer.gate_open
+    outs = [mixer.augment(x, random_teacher, student) for _ in range(4)]  # the alignment collapses
+    assert float(mixer.align_ema) < 0.5
+    assert all(out is not None for out in outs)  # latched: still mixing
+    resumed = CrossModalMixer(fraction=1.0, dca=False, align_threshold=0.8, align_momentum=0.5)
+    resumed.load_state_dict(mixer.state_dict())
+    assert float(resumed.align_ema) < 0.5 and resumed.gate_open
+    assert resumed.augment(x, random_teacher, student) is not None
+    fresh = CrossModalMixer(fraction=1.0, dca=False, align_threshold=0.8, align_momentum=0.5)
+    fresh.load_state_dict({k: v for k, v in mixer.state_dict().items() if k != 'gate_state'})
+    assert fresh.augment(x, random_teacher, student) is None  # without the latch the low EMA keeps it closed
 
 
 # ---- 2. mixing strength ----------------------------------------------------------------------------------
@@ -113,6 +138,16 @@ def test_set_pair_weight_without_partners_stays_on_the_pair():
     weights = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.25, 0.25]])
     out = set_pair_weight(weights, torch.tensor([0, 0]), torch.tensor([0.7, 0.7]))
     torch.testing.assert_close(out, torch.tensor([[1.0, 0.0, 0.0], [0.7, 0.15, 0.15]]))
+
+
+def test_beta_pair_weight_without_alpha_is_the_shipped_beta():
+    """dict(type='beta') without alpha is the shipped Beta(0.25) (it was Beta(1, 1)): same draws as the default."""
+    assert CrossModalMixer(pair_weight=dict(type='beta')).pair_weight == DEFAULT_PAIR_WEIGHT
+    assert CrossModalMixer(pair_weight=dict(type='floor')).pair_weight == dict(type='floor', min=0.5)
+    teacher, student, _ = _clustered(64)
+    bare = CrossModalMixer(fraction=1.0, dca=False, seed=0, pair_weight=dict(type='beta'))(teacher, student)
+    default = CrossModalMixer(fraction=1.0, dca=False, seed=0)(teacher, student)
+    torch.testing.assert_close(bare.weights, default.weights)
 
 
 def test_default_pair_weight_is_the_studied_beta():
@@ -286,11 +321,201 @@ def test_cache_replacing_every_row_warns():
 def test_dca_shift_measures_dca_alone_under_a_drawn_pair_weight():
     """`cmda_dca_shift` is DCA's move; a Beta pair weight or random partners applied after it must not count."""
     teacher, student, labels = _clustered()
-    shifts = {}
-    for name, kwargs in {'paper': {}, 'beta': dict(pair_weight=dict(type='beta', alpha=0.25)),
-                         'random': dict(partners='random')}.items():
+    arms = {'paper': dict(pair_weight=PAPER), 'beta': dict(pair_weight=dict(type='beta', alpha=0.25)),
+            'random': dict(partners='random', pair_weight=PAPER)}
+    shifts, final = {}, {}
+    for name, kwargs in arms.items():
         mixer = CrossModalMixer(fraction=1.0, top_k=4, seed=0, **kwargs)
         mixer.set_gmm(GaussianMixture(2, 'diag', seed=0).fit(student))
-        shifts[name] = float(mixer(teacher, student, labels).diagnostics['dca_shift'])
+        plan = mixer(teacher, student, labels)
+        shifts[name], final[name] = float(plan.diagnostics['dca_shift']), plan.weights
     assert shifts['paper'] > 0
     assert shifts['beta'] == pytest.approx(shifts['paper']) and shifts['random'] == pytest.approx(shifts['paper'])
+    # the arms' final weights differ (a shift measured after the variants would count that difference)
+    assert (final['paper'] - final['beta']).abs().sum(1).mean() > 0.1
+    assert (final['paper'] - final['random']).abs().sum(1).mean() > 0.1
+
+
+# ---- 6. value tests at fraction = 0.5 (a row's position is not its pair's index) -------------------------
+def _reference_weights(teacher, student, rows, top_k, allowed=None, resp=None):
+    """Eq. 10 ('ratio') and Eq. 11 written out row by row, independent of the library's functions: the pair plus
+    the top m' - 1 *allowed* partners by score, negative scores clamped, times ``p(c_j|x_i) + p(c_i|x_i)`` of
+    the row's own student sample i = rows[r] with DCA, normalised (one-hot on the pair without mass)."""
+    scores = teacher @ student.t()
+    out = torch.zeros(len(rows), student.shape[0])
+    for r, pair in enumerate(rows.tolist()):
+        candidates = [j for j in range(student.shape[0]) if j != pair and (allowed is None or bool(allowed[r, j]))]
+        candidates.sort(key=lambda j: -float(scores[pair, j]))
+        chosen = [pair] + candidates[:top_k - 1]
+        w = scores[pair, chosen].clamp_min(0)
+        if resp is not None:
+            cluster = resp.argmax(1)
+            w = w * (resp[pair, cluster[chosen]] + resp[pair].max())
+        if float(w.sum()) <= 0:
+            w = torch.tensor([1.0] + [0.0] * (len(chosen) - 1))
+        out[r, chosen] = w / w.sum()
+    return out
+
+
+def _by_class(labels, rows, same):
+    eq = labels.view(1, -1) == labels[rows].view(-1, 1)
+    return eq if same else ~eq
+
+
+def test_dca_weights_at_half_fraction_use_each_rows_own_responsibilities():
+    """DCA reads p(c | x_i) of row r's own sample rows[r] (not of batch position r)."""
+    teacher, student, labels = _clustered(32)
+    gmm = GaussianMixture(2, 'diag', seed=0).fit(student)
+    mixer = CrossModalMixer(fraction=0.5, top_k=4, seed=3, pair_weight=PAPER)
+    mixer.set_gmm(gmm)
+    plan = mixer(teacher, student, labels)
+    rows = plan.rows
+    assert len(rows) == 16 and not torch.equal(rows, torch.arange(16))
+    resp = gmm.predict_proba(student).float()
+    want = _reference_weights(teacher, student, rows, 4, resp=resp)
+    torch.testing.assert_close(plan.weights, want, atol=1e-5, rtol=1e-4)
+    no_dca = _reference_weights(teacher, student, rows, 4)
+    assert (plan.weights - no_dca).abs().max() > 0.05  # DCA moves these weights (so reading it wrong shows)
+
+
+@pytest.mark.parametrize('kwargs, same', [(dict(partners='same_class'), True),
+                                          (dict(partner_pool='same_class'), True),
+                                          (dict(partner_pool='other_class'), False)])
+def test_class_pools_at_half_fraction_choose_the_top_partners_within_the_pairs_pool(kwargs, same):
+    """The pool is the class of row r's pair rows[r], applied *before* the top-m' choice (m' - 1 partners
+    from the pool, not the top m' of the batch with the others dropped)."""
+    teacher, student, _ = _clustered(32)
+    labels = torch.randint(3, (32, ), generator=torch.Generator().manual_seed(1))
+    mixer = CrossModalMixer(fraction=0.5, top_k=4, dca=False, seed=3, pair_weight=PAPER, **kwargs)
+    plan = mixer(teacher, student, labels)
+    rows = plan.rows
+    assert not torch.equal(rows, torch.arange(len(rows)))
+    allowed = _by_class(labels, rows, same)
+    torch.testing.assert_close(plan.weights, _reference_weights(teacher, student, rows, 4, allowed=allowed))
+    outside = ~allowed
+    outside[torch.arange(len(rows)), rows] = False
+    assert (plan.weights[outside] == 0).all()
+    # each row has its m' - 1 = 3 partners (when its pool has them and their scores are positive)
+    assert ((plan.weights > 0).sum(1) == 4).float().mean() > 0.5
+
+
+@pytest.mark.parametrize('fraction', [1.0, 0.5])
+def test_other_class_pool_at_the_shipped_xclass_settings(fraction):
+    """configs/fashion/cmda-xclass_resnet18w8_fashion-32px.py: one partner (top_k=2), the teacher's top-scored
+    sample of another class, softmax weights, pair weight drawn from Beta(0.25) folded to >= 0.5."""
+    teacher, student, labels = _clustered(32)  # classes = clusters: the teacher's top partner is same-class
+    mixer = CrossModalMixer(partner_pool='other_class', top_k=2, normalization='softmax',
+                            pair_weight=dict(type='beta', alpha=0.25), mode='replace', fraction=fraction, dca=False,
+                            seed=0)
+    plan = mixer(teacher, student, labels)
+    rows = plan.rows
+    scores = teacher[rows] @ student.t()
+    other = _by_class(labels, rows, same=False)
+    want_partner = scores.masked_fill(~other, float('-inf')).argmax(1)
+    anywhere = scores.scatter(1, rows.view(-1, 1), float('-inf')).argmax(1)
+    assert (labels[anywhere] == labels[rows]).float().mean() > 0.8  # without the pool: same-class partners
+    pair = plan.weights[torch.arange(len(rows)), rows]
+    mixed = pair < 1  # a Beta draw can be exactly 1 (no partner)
+    assert mixed.float().mean() > 0.5 and (pair >= 0.5).all()
+    partners = plan.weights.clone()
+    partners[torch.arange(len(rows)), rows] = 0
+    assert ((partners > 0).sum(1)[mixed] == 1).all()
+    assert torch.equal(partners[mixed].argmax(1), want_partner[mixed])
+    torch.testing.assert_close(partners.sum(1), 1 - pair)
+    torch.testing.assert_close(plan.diagnostics['same_class_weight'], pair.mean())
+
+
+def test_sampled_partners_follow_softmax_of_the_scores():
+    """partners='sampled': the partner of pair i is drawn with probability softmax(score_ij / tau) over j != i
+    (Gumbel-top-k); counted over 3000 batches at fraction = 0.5 (rows vary, read by pair index)."""
+    n, tau = 6, 0.5
+    teacher, student = _emb(n, seed=1), _emb(n, seed=2)
+    mixer = CrossModalMixer(fraction=0.5, top_k=2, normalization='softmax', partners='sampled',
+                            partner_temperature=tau, pair_weight=PAPER, dca=False, seed=0)
+    counts = torch.zeros(n, n)
+    for _ in range(3000):
+        plan = mixer(teacher, student)
+        counts.index_add_(0, plan.rows, (plan.weights > 0).float())
+    counts.fill_diagonal_(0)
+    freq = counts / counts.sum(1, keepdim=True)
+    scores = (teacher @ student.t()) / tau
+    want = torch.softmax(scores.fill_diagonal_(float('-inf')), dim=1)
+    assert (freq - want).abs().max() < 0.04, (freq, want)
+    assert want.max(1).values.min() < 0.8  # a spread the deterministic top partner (prob 1) would miss
+
+
+def test_random_partners_within_the_other_class_pool_keep_the_weights():
+    """partners='random', partner_pool='other_class' (the xclass-random control): random partners, never of the
+    pair's class, with the teacher's weights of the same pool (fraction = 0.5)."""
+    teacher, student, _ = _clustered(32)
+    labels = torch.randint(3, (32, ), generator=torch.Generator().manual_seed(1))
+    common = dict(fraction=0.5, top_k=3, normalization='softmax', partner_pool='other_class', dca=False, seed=0,
+                  pair_weight=PAPER)
+    chosen = CrossModalMixer(**common)(teacher, student, labels)
+    control = CrossModalMixer(partners='random', **common)(teacher, student, labels)
+    rows = control.rows
+    assert torch.equal(rows, chosen.rows)
+    same = _by_class(labels, rows, same=True)
+    same[torch.arange(len(rows)), rows] = False
+    assert (control.weights[same] == 0).all()  # never the pair's class
+    torch.testing.assert_close(control.weights.sort(1).values, chosen.weights.sort(1).values)
+    torch.testing.assert_close(control.weights[torch.arange(len(rows)), rows],
+                               chosen.weights[torch.arange(len(rows)), rows])
+    assert ((control.weights > 0) != (chosen.weights > 0)).any(1).float().mean() > 0.5
+
+
+def test_random_partners_with_the_cache_never_pick_uncached_samples():
+    teacher, student, _ = _clustered(16)
+    mixer = CrossModalMixer(fraction=0.5, mode='replace', cache_size=16, top_k=4, partners='random', dca=False,
+                            normalization='softmax', pair_weight=PAPER, seed=0)
+    index = torch.arange(16)
+    cached = torch.arange(16) % 4 != 0
+    mixer.update_cache(index, teacher, student, real=cached)
+    for _ in range(50):
+        new = mixer.augment_cached(torch.randn(16, 3), index)
+        off = (~cached).view(1, -1).expand(len(new.rows), -1).clone()
+        off[torch.arange(len(new.rows)), new.rows] = False  # an uncached row stays its own sample
+        assert (new.weights[off] == 0).all()
+        assert ((new.weights > 0).sum(1)[cached[new.rows]] > 1).all()  # cached rows do mix
+
+
+def test_a_cache_of_another_size_is_not_loaded():
+    """load_from a cached checkpoint into a bigger training set: the checkpoint's 16 slots replaced the
+    configured 24 (IndexError at iteration 1); now the cache starts empty, with a warning and a note for
+    DCAHook (which refuses to *resume* with it)."""
+    teacher, student, _ = _clustered(16)
+    small = CrossModalMixer(fraction=0.5, mode='replace', cache_size=16, dca=False)
+    small.update_cache(torch.arange(16), teacher, student)
+    big = CrossModalMixer(fraction=0.5, mode='replace', cache_size=24, dca=False)
+    with pytest.warns(UserWarning, match='16 samples but cmda.cache_size=24'):
+        big.load_state_dict(small.state_dict())
+    assert big.cache_load_mismatch is not None and 'cache_teacher_seen' in big.cache_load_mismatch
+    assert big.cache_teacher_seen.shape == (24, ) and not big.cache_teacher_seen.any()
+    assert big.augment_cached(torch.randn(8, 3), torch.arange(16, 24)) is None  # no IndexError: nothing cached
+    same = CrossModalMixer(fraction=0.5, mode='replace', cache_size=16, dca=False)
+    same.load_state_dict(small.state_dict())
+    assert same.cache_load_mismatch is None and same.cache_student_seen.all()
+    same.reset_cache()
+    assert not same.cache_student_seen.any() and same.cache_teacher.numel() == 0
+
+
+def test_cache_updates_of_two_ranks_merge_into_identical_caches():
+    """Under DDP each rank writes its own batches; merging every rank's updates (in rank order) gives every rank
+    (and the checkpoint, saved from rank 0) the whole cache — rank 0 alone held half of it."""
+    teacher, student, _ = _clustered(16)
+    ranks = [CrossModalMixer(fraction=0.5, mode='replace', cache_size=16, dca=False) for _ in range(2)]
+    ranks[0].update_cache(torch.arange(0, 16, 2), teacher[::2], student[::2])
+    mixed = torch.arange(8) % 4 == 0  # rank 1's mixed rows: their student embeddings are not written
+    ranks[1].update_cache(torch.arange(1, 16, 2), teacher[1::2], student[1::2], real=~mixed)
+    updates = [mixer.pop_cache_updates() for mixer in ranks]
+    assert updates[0]['teacher_index'].tolist() == list(range(0, 16, 2))
+    for mixer in ranks:
+        mixer.merge_cache_updates(updates)
+    for mixer in ranks:
+        torch.testing.assert_close(mixer.cache_teacher, teacher)
+        assert mixer.cache_teacher_seen.all()
+        student_seen = torch.ones(16, dtype=torch.bool)
+        student_seen[1::2] = ~mixed
+        assert torch.equal(mixer.cache_student_seen, student_seen)
+        torch.testing.assert_close(mixer.cache_student[student_seen], student[student_seen])
+    assert ranks[0].pop_cache_updates()['teacher_index'].numel() == 0  # popped: nothing left to merge
