@@ -86,16 +86,20 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
             teacher (Tensor, optional): (B, D_t) teacher inputs.
 
         Returns:
-            dict: ``loss_cls``, ``loss_contrastive`` and the ``cmda_*`` weight diagnostics.
+            dict: ``loss_cls`` (the task loss under one key in every run — Base, Mixup and CMDA — so that
+            ``analyze_logs.py plot_curve ... --keys loss_cls`` and TensorBoard overlay them; MMEngine also logs
+            the total ``loss``), ``loss_contrastive`` and the ``cmda_*`` weight diagnostics.
         """
+        labels = self._labels(data_samples, inputs.device)
         if self.with_teacher and teacher is not None and self.mixer is not None and self.mixer.cached:
-            return self.loss_cached(inputs, data_samples, teacher)
+            return self.loss_cached(inputs, data_samples, teacher, labels)
         feats = self.extract_feat(inputs)
         if not self.with_teacher or teacher is None:
             if self.with_teacher:
                 raise ValueError('CMDAClassifier with a teacher tower needs `teacher` inputs in training '
                                  '(pack them with PackPairedInputs)')
-            return self.head.loss(feats, data_samples)
+            # Base / Mixup: ImageClassifier's loss, only its key renamed (``ClsHead.loss`` returns ``loss``)
+            return dict(loss_cls=self.head.loss(feats, data_samples)['loss'])
 
         scores = self.head(feats)
         targets = self._targets(data_samples, scores)
@@ -103,7 +107,6 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
             return dict(loss_contrastive=self._idle_towers_loss(inputs.device),
                         loss_cls=self.head.loss_module(scores, targets, avg_factor=scores.size(0)))
 
-        labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
         z_s, z_t = self.embed(feats, teacher)
         losses = dict(loss_contrastive=self.contrastive_loss([z_s, z_t], labels))
 
@@ -121,7 +124,8 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
         losses['loss_cls'] = self.head.loss_module(scores, targets, avg_factor=scores.size(0))
         return losses
 
-    def loss_cached(self, inputs: Tensor, data_samples: List[DataSample], teacher: Tensor) -> Dict[str, Tensor]:
+    def loss_cached(self, inputs: Tensor, data_samples: List[DataSample], teacher: Tensor,
+                    labels: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """CMDA at Mixup's cost: mix first (weights from the embedding cache), then one forward of B rows.
 
         ``inputs[rows]`` are replaced by their new samples (``mode='replace'``); the task loss sees all B rows,
@@ -134,6 +138,7 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
             data_samples (list[DataSample]): with ``gt_label`` / ``gt_score`` and ``sample_idx`` in the metainfo
                 (``PackPairedInputs`` keeps it; mmengine's ``BaseDataset`` sets it).
             teacher (Tensor): (B, D_t) teacher inputs.
+            labels (Tensor, optional): (B,) hard labels (read from ``data_samples`` when None).
 
         Returns:
             dict: ``loss_cls``, ``loss_contrastive`` and the ``cmda_*`` weight diagnostics.
@@ -146,7 +151,7 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
             raise ValueError(f'`sample_idx` {max(sample_idx)} is outside the cache: set `cmda.cache_size` to the '
                              f'training set\'s length (> {max(sample_idx)}), got {self.mixer.cache_size}')
         index = torch.tensor(sample_idx, device=inputs.device)
-        labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
+        labels = self._labels(data_samples, inputs.device) if labels is None else labels
         targets = self._targets(data_samples, num_classes=getattr(self.head, 'num_classes', None), device=inputs.device)
         new = self.mixer.augment_cached(inputs, index, targets, labels) if inputs.shape[0] >= MIN_CMDA_BATCH \
             else None
@@ -155,7 +160,7 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
         if new is not None:
             rows = new.rows.to(inputs.device)
             inputs = inputs.index_copy(0, rows, new.inputs)
-            targets = targets.index_copy(0, rows, new.targets.to(targets.dtype))
+            targets = targets.index_copy(0, rows, new.targets)
             # real rows: not selected, or selected but left as their own sample (not cached yet); no host sync
             real = torch.ones(inputs.shape[0], dtype=torch.bool, device=inputs.device)
             real[rows] = new.weights.gather(1, rows.view(-1, 1).to(new.weights.device)).view(-1).to(
@@ -170,14 +175,29 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
             pick = slice(None) if real is None or inputs.shape[0] - rows.numel() < MIN_CMDA_BATCH else real
             losses['loss_contrastive'] = self.contrastive_loss([z_s[pick], z_t[pick]], labels[pick])
             self.mixer.update_cache(index, z_t, z_s, real=real)
-        losses['loss_cls'] = self.head.loss_module(scores, targets.to(scores.dtype), avg_factor=scores.size(0))
+        losses['loss_cls'] = self.head.loss_module(scores, targets, avg_factor=scores.size(0))
         return losses
+
+    @staticmethod
+    def _labels(data_samples: List[DataSample], device) -> Tensor:
+        """(B,) hard labels; a clear error for unlabelled data (host metadata only: no device sync)."""
+        missing = [i for i, s in enumerate(data_samples) if 'gt_label' not in s]
+        if missing:
+            sample = data_samples[missing[0]]
+            name = f"sample_idx={sample.sample_idx}" if 'sample_idx' in sample else f'batch item {missing[0]}'
+            raise ValueError(f'CMDAClassifier trains on labelled data, but data sample {name} (and '
+                             f'{len(missing) - 1} more in this batch) has no gt_label; give every training '
+                             'sample a label (gt_label in the annotation file). Label-dependent CMDA options '
+                             "(partner_pool='same_class' / 'other_class', partners='same_class') need them too; "
+                             'unlabelled data trains with CMDAAnomalyDetector')
+        return torch.cat([s.gt_label for s in data_samples]).to(device)
 
     def _targets(self, data_samples: List[DataSample], scores: Optional[Tensor] = None,
                  num_classes: Optional[int] = None, device=None) -> Tensor:
-        """(B, C) float targets: the samples' ``gt_score`` (one-hot or Mixup), else one-hot labels."""
+        """(B, C) float32 targets: the samples' ``gt_score`` (one-hot or Mixup), else one-hot labels. Float32
+        also under autocast (``--amp``), so that the soft targets ``W @ Y`` keep rows summing to 1."""
         device = scores.device if scores is not None else device
-        dtype = scores.dtype if scores is not None else torch.float32
+        dtype = torch.float32
         if 'gt_score' in data_samples[0]:
             return torch.stack([s.gt_score for s in data_samples]).to(device, dtype)
         labels = torch.cat([s.gt_label for s in data_samples]).to(device)

@@ -122,6 +122,27 @@ def test_cmda_records_bank_for_dca_and_soft_target_option():
     assert model.backbone.layers[0].weight.grad is not None
 
 
+@pytest.mark.parametrize('cmda_target', ['pair', 'weights'])
+def test_cmda_soft_target_weights_is_w_itself(cmda_target):
+    """cmda_target='weights': x_new_r's positives are view 2 of every sample j weighted W[r, j] (the soft
+    InfoNCE), a value that differs from the pair target's."""
+    model = build(model_cfg(cmda=dict(fraction=0.5, top_k=3, dca=False, normalization='softmax', temperature=1.0,
+                                      pair_weight=dict(type='teacher')), cmda_target=cmda_target))
+    plans = []
+    mixer_forward = model.mixer.forward
+    model.mixer.forward = lambda *a, **k: plans.append(mixer_forward(*a, **k)) or plans[-1]
+    vs, teacher = views()
+    loss = model(vs, None, mode='loss', teacher=teacher)['loss_cmda'].detach()
+    plan = plans[0]
+    with torch.no_grad():
+        z2 = model._project(model.extract_feat(torch.cat(vs)))[B:]
+        z_new = model._project(model.extract_feat(plan.weights @ vs[0]))
+    soft = soft_info_nce(z_new, z2, plan.weights, T)
+    pair = soft_info_nce(z_new, z2, F.one_hot(plan.rows, B).float(), T)
+    assert not torch.isclose(soft, pair)
+    torch.testing.assert_close(loss, soft if cmda_target == 'weights' else pair)
+
+
 def test_replace_mode_puts_x_new_into_the_nt_xent():
     vs, teacher = views()
     plain = build(model_cfg(cmda=dict(fraction=0.5, mode='replace', dca=False)))

@@ -159,6 +159,22 @@ def test_mixed_images_are_trained_on_the_teachers_captions(monkeypatch):
     assert len(calls) == 1 and float(losses['loss_caption_mix']) == 0.0
 
 
+def test_mixed_image_r_is_trained_on_the_caption_of_teacher_row_rows_r(monkeypatch):
+    """The new image W[r] @ x gets the caption of the teacher row rows[r] that asked for it (not of row r)."""
+    model = build(model_cfg(cmda=dict(fraction=0.5, top_k=2, dca=False, seed=2)))
+    model.train()
+    data = model.data_preprocessor(batch(), True)
+    plans, calls = [], []
+    forward, terms = model.mixer.forward, model._caption_terms
+    monkeypatch.setattr(model.mixer, 'forward', lambda *a, **k: plans.append(forward(*a, **k)) or plans[-1])
+    monkeypatch.setattr(model, '_caption_terms', lambda f, t: (calls.append(t), terms(f, t))[1])
+    model(**data, mode='loss')
+    rows = plans[0].rows
+    assert not torch.equal(rows, torch.arange(len(rows)))  # positions and rows differ: a mix-up would show
+    raw_tokens, mixed_tokens = calls
+    assert torch.equal(mixed_tokens, raw_tokens[rows])
+
+
 def test_pretrained_alignment_is_frozen_without_contrastive_loss():
     model = build(model_cfg(cmda=dict(fraction=1.0, dca=False), contrastive_loss=None))
     assert not any(p.requires_grad for p in model.teacher_encoder.parameters())

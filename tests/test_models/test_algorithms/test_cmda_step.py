@@ -128,3 +128,16 @@ def test_runner_seed_reaches_the_mixer_and_the_hook(tmp_path, seed):
     runner.call_hook('before_run')
     hook = next(h for h in runner.hooks if type(h).__name__ == 'DCAHook')
     assert runner.model.data_preprocessor.cmda.seed == seed and hook.seed == seed
+
+
+TASK_LOSS = dict(classifier='loss_cls', anomaly='loss_ssl', captioner='loss_caption')
+
+
+@pytest.mark.parametrize('name', sorted(BUILDERS))
+def test_the_task_loss_has_one_key_with_and_without_cmda(name):
+    """Issue 23: Base and CMDA runs log the task loss under the same key, so their curves overlay
+    (``analyze_logs.py plot_curve base.json cmda.json --keys loss_cls``, TensorBoard)."""
+    for kwargs in (dict(teacher=False), dict(cmda=CMDA)):
+        model, data = BUILDERS[name](**kwargs)
+        losses = model(**data, mode='loss')
+        assert TASK_LOSS[name] in losses and 'loss' not in losses, (name, kwargs, sorted(losses))
