@@ -22,10 +22,13 @@ def blobs(n=60, d=6, seed=0):
     return F.normalize(centers.repeat_interleave(n // 3, 0) + 0.3 * torch.randn(n, d, generator=g), dim=1)
 
 
-def fake_runner(mixer, epoch=0):
+def fake_runner(mixer, epoch=0, iteration=0, dataset=None):
     model = types.SimpleNamespace(data_preprocessor=types.SimpleNamespace(cmda=mixer))
-    return types.SimpleNamespace(model=model, epoch=epoch, logger=MMLogger.get_instance('test_dca'),
-                                 message_hub=MessageHub.get_instance('test_dca'))
+    runner = types.SimpleNamespace(model=model, epoch=epoch, iter=iteration, logger=MMLogger.get_instance('test_dca'),
+                                   message_hub=MessageHub.get_instance('test_dca'))
+    if dataset is not None:
+        runner.train_dataloader = types.SimpleNamespace(dataset=dataset)
+    return runner
 
 
 def test_hook_fits_from_bank_and_empties_it():
@@ -91,6 +94,13 @@ dist.init_process_group('gloo')
 rank, world = dist.get_rank(), dist.get_world_size()
 scenario = sys.argv[3] if len(sys.argv) > 3 else 'fit'
 x = blobs(90)
+if scenario == 'fit':  # cached CMDA: each rank caches its share of 12 samples; after the epoch all hold all 12
+    cached = CrossModalMixer(dca=False, fraction=0.5, mode='replace', cache_size=12)
+    mine = torch.arange(rank, 12, world)
+    cached.update_cache(mine, x[mine], -x[mine], real=mine % 3 != 0)
+    DCAHook().after_train_epoch(fake_runner(cached))
+    torch.save(dict(teacher=cached.cache_teacher, student=cached.cache_student, seen=cached.cache_student_seen),
+               f'{sys.argv[1]}/rank{rank}_cache.pt')
 mixer = CrossModalMixer(dca=True)
 if scenario == 'clip':  # M=8 but only 2 embeddings per rank: clipped with a warning on every rank
     mixer.record(x[2 * rank:2 * rank + 2])
@@ -126,13 +136,21 @@ def _run_ddp(tmp_path, nproc, scenario='fit'):
 
 
 @pytest.mark.parametrize('nproc', [1, 2])
-def test_ddp_fit_matches_single_process(tmp_path, nproc):
+def test_ddp_fit_matches_single_process_and_caches_merge(tmp_path, nproc):
+    """The DCA fit on every rank's bank equals one fit on all embeddings; cached CMDA's embedding cache holds
+    every rank's writes on every rank after the epoch (and so in the checkpoint, saved from rank 0)."""
     proc = _run_ddp(tmp_path, nproc)
     assert proc.returncode == 0, proc.stderr[-2000:]
     ref = GaussianMixture(3, 'full', seed=0).fit(blobs(90))
+    x = blobs(90)[:12]
+    real = torch.arange(12) % 3 != 0
     for rank in range(nproc):
         got = torch.load(tmp_path / f'rank{rank}.pt')
         torch.testing.assert_close(got['means'], ref.means_.float(), atol=1e-5, rtol=0)
+        cache = torch.load(tmp_path / f'rank{rank}_cache.pt')
+        torch.testing.assert_close(cache['teacher'], x)
+        assert torch.equal(cache['seen'], real)
+        torch.testing.assert_close(cache['student'][real], -x[real])
 
 
 def test_ddp_m_larger_than_bank_is_clipped_on_every_rank(tmp_path):
@@ -142,6 +160,66 @@ def test_ddp_m_larger_than_bank_is_clipped_on_every_rank(tmp_path):
         got = torch.load(tmp_path / f'rank{rank}.pt')
         assert got['weights'].numel() == 4  # 2 + 2 embeddings gathered: M clipped from 8 to 4
         assert any('M=8' in w and 'only 4' in w for w in got['warnings']), got['warnings']
+
+
+def test_cache_merge_gathers_every_ranks_updates(monkeypatch):
+    """The gathering logic without processes: rank 0 applies its own and the other rank's updates."""
+    from cmda_mm.engine.hooks import dca_hook
+    x = blobs(12)
+    other = CrossModalMixer(dca=False, fraction=0.5, mode='replace', cache_size=12)
+    other.update_cache(torch.arange(6, 12), x[6:], x[6:])
+    mixer = CrossModalMixer(dca=False, fraction=0.5, mode='replace', cache_size=12)
+    mixer.update_cache(torch.arange(6), x[:6], x[:6])
+    monkeypatch.setattr(dca_hook.dist, 'get_world_size', lambda: 2)
+    monkeypatch.setattr(dca_hook.dist, 'all_gather_object', lambda obj: [obj, other.pop_cache_updates()])
+    DCAHook().after_train_epoch(fake_runner(mixer))
+    torch.testing.assert_close(mixer.cache_teacher, x)
+    assert mixer.cache_student_seen.all()
+
+
+class _Data:
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+
+def test_cache_refuses_a_concat_dataset_and_a_short_cache():
+    mixer = CrossModalMixer(dca=False, fraction=0.5, mode='replace', cache_size=300)
+    concat = types.SimpleNamespace(datasets=[_Data(300), _Data(200)], __len__=lambda: 500)
+    with pytest.raises(ValueError, match=r'ConcatDataset|sample_idx from 0'):
+        DCAHook().before_train(fake_runner(mixer, dataset=concat))
+    wrapped = types.SimpleNamespace(dataset=concat)  # e.g. RepeatDataset(ConcatDataset(...))
+    with pytest.raises(ValueError, match='share cache slots'):
+        DCAHook().before_train(fake_runner(mixer, dataset=wrapped))
+    with pytest.raises(ValueError, match=r'400 samples but cmda.cache_size=300'):
+        DCAHook().before_train(fake_runner(mixer, dataset=types.SimpleNamespace(dataset=_Data(400))))
+    DCAHook().before_train(fake_runner(mixer, dataset=types.SimpleNamespace(dataset=_Data(300), times=2)))
+
+
+def test_a_cache_from_load_from_is_reset_and_a_resumed_one_kept():
+    """load_from (training starts at iteration 0): the cache belongs to the run that saved it (another dataset
+    with the same length reused its slots silently) and is reset. --resume (iteration > 0) keeps it, and refuses
+    a checkpoint cache of another size."""
+    x = blobs(12)
+    saved = CrossModalMixer(dca=False, fraction=0.5, mode='replace', cache_size=12)
+    saved.update_cache(torch.arange(12), x, x)
+    resumed = CrossModalMixer(dca=False, fraction=0.5, mode='replace', cache_size=12)
+    resumed.load_state_dict(saved.state_dict())
+    DCAHook().before_train(fake_runner(resumed, iteration=30))
+    assert resumed.cache_student_seen.all()
+    loaded = CrossModalMixer(dca=False, fraction=0.5, mode='replace', cache_size=12)
+    loaded.load_state_dict(saved.state_dict())
+    DCAHook().before_train(fake_runner(loaded, iteration=0))
+    assert not loaded.cache_teacher_seen.any() and loaded.cache_teacher.numel() == 0
+    bigger = CrossModalMixer(dca=False, fraction=0.5, mode='replace', cache_size=20)
+    with pytest.warns(UserWarning, match='cache_size=20'):
+        bigger.load_state_dict(saved.state_dict())
+    with pytest.raises(ValueError, match='cannot resume cached CMDA.*12 samples but cmda.cache_size=20'):
+        DCAHook().before_train(fake_runner(bigger, iteration=30))
+    DCAHook().before_train(fake_runner(bigger, iteration=0))  # load_from into a bigger training set: fresh cache
+    assert bigger.cache_load_mismatch is None and not bigger.cache_teacher_seen.any()
 
 
 @pytest.mark.parametrize('kwargs, match', [

@@ -12,7 +12,7 @@ from mmpretrain.utils import get_ori_model
 from cmda_mm.core.dca import clip_components, fit_dca, validate_components
 from cmda_mm.core.gmm import _COVARIANCE_TYPES, GaussianMixture
 
-__all__ = ['DCAHook']
+__all__ = ['DCAHook', 'check_cache_dataset']
 
 
 @HOOKS.register_module()
@@ -26,6 +26,13 @@ class DCAHook(Hook):
     buffers, so every rank uses the same clusters and checkpoints/resume carry them. Before the first fit,
     DCA weights are 1. M larger than the embeddings available is clipped with a warning on every rank; a
     fit that fails on rank 0 raises the same error on every rank.
+
+    Cached CMDA (``cmda.cache_size``) keeps this hook in ``custom_hooks`` for the cache as well (also with
+    ``dca=False``): before training it checks the cache against the training set and resets a cache that came
+    with ``load_from`` (:meth:`before_train`); after every epoch it merges the ranks' caches
+    (:meth:`merge_caches`), so that under DDP every rank — and the checkpoint, saved from rank 0 — holds every
+    sample's embeddings (each rank writes only the samples of its own batches). Iteration-based checkpoints
+    taken mid-epoch hold rank 0's writes of that epoch only; the others refill within an epoch after a resume.
 
     Args:
         interval (int): fit every ``interval`` epochs (>= 1).
@@ -77,8 +84,38 @@ class DCAHook(Hook):
     def _mixer(runner):
         return getattr(get_ori_model(runner.model).data_preprocessor, 'cmda', None)
 
+    def before_train(self, runner) -> None:
+        """Cached CMDA: check the cache against the training set, after ``load_from`` / ``--resume``.
+
+        * A ``ConcatDataset`` (at any depth of dataset wrappers) is refused: its sub-datasets number
+          ``sample_idx`` from 0, so samples of different sub-datasets would share cache slots. Mapping to global
+          indices would need every dataset to renumber its samples; one annotation file is the fix.
+        * A training set longer than ``cache_size`` is refused here, before the first batch.
+        * A cache loaded with ``load_from`` (training starts at iteration 0) belongs to the run that saved it —
+          another dataset, or another split — and is reset; a resumed run (iteration > 0) keeps its cache, and
+          refuses one of another size (:attr:`CrossModalMixer.cache_load_mismatch`).
+        """
+        mixer = self._mixer(runner)
+        if mixer is None or not mixer.cached:
+            return
+        dataset = _train_dataset(runner)
+        if dataset is not None:
+            check_cache_dataset(dataset, mixer.cache_size)
+        if runner.iter > 0:
+            if mixer.cache_load_mismatch is not None:
+                raise ValueError(f'DCAHook: cannot resume cached CMDA: {mixer.cache_load_mismatch}; resume with '
+                                 "the training set (and cmda.cache_size) of the checkpoint's run")
+            return
+        if mixer.cache_load_mismatch is not None or bool(mixer.cache_teacher_seen.any()):
+            runner.logger.info('DCAHook: the embedding cache loaded with the checkpoint (load_from) belongs to '
+                               "another run's training set; it is reset and refills during the first epoch")
+            mixer.reset_cache()
+            mixer.cache_load_mismatch = None
+
     def after_train_epoch(self, runner) -> None:
         mixer = self._mixer(runner)
+        if mixer is not None and mixer.cached:
+            self.merge_caches(mixer)
         if mixer is None or not mixer.dca or mixer.dca_fit != 'epoch':
             return
         local = mixer.pop_bank()  # always emptied: each fit sees the latest epoch only
@@ -136,6 +173,15 @@ class DCAHook(Hook):
         return bank if bank.shape[0] else None
 
     @staticmethod
+    def merge_caches(mixer) -> None:
+        """Make every rank's embedding cache hold every rank's writes of the epoch (identical on all ranks, so
+        the checkpoint saved from rank 0 holds every sample). One process: nothing to merge."""
+        updates = mixer.pop_cache_updates()
+        if dist.get_world_size() == 1:
+            return
+        mixer.merge_cache_updates(dist.all_gather_object(updates))
+
+    @staticmethod
     def broadcast(result: Optional[Dict]) -> Dict:
         """Rank 0's fit result (mixture state, or the error) on every rank."""
         if dist.get_world_size() == 1:
@@ -143,3 +189,41 @@ class DCAHook(Hook):
         box = [result]
         dist.broadcast_object_list(box, src=0)
         return box[0]
+
+
+def _train_dataset(runner):
+    """The runner's training dataset, or None (a runner without a training loader)."""
+    try:
+        return runner.train_dataloader.dataset
+    except (AttributeError, RuntimeError):
+        return None
+
+
+def check_cache_dataset(dataset, cache_size: int) -> None:
+    """Raise ``ValueError`` when the embedding cache cannot index ``dataset`` by ``sample_idx``.
+
+    Wrappers with one ``dataset`` (RepeatDataset, ClassBalancedDataset, ...) keep the inner dataset's
+    ``sample_idx``, so the inner dataset's length counts; a wrapper with several ``datasets`` (ConcatDataset)
+    restarts ``sample_idx`` at 0 in each, so its samples would share slots and is refused.
+
+    Args:
+        dataset: the training dataset (possibly wrapped).
+        cache_size (int): ``cmda.cache_size``.
+    """
+    inner = dataset
+    while True:
+        parts = getattr(inner, 'datasets', None)
+        if isinstance(parts, (list, tuple)) and len(parts) > 1:
+            sizes = [len(d) for d in parts]
+            raise ValueError(f'cached CMDA (cmda.cache_size) cannot train on {type(inner).__name__} of {sizes} '
+                             'samples: each sub-dataset numbers sample_idx from 0, so their samples would share '
+                             'cache slots. Merge them into one annotation file, or drop cmda.cache_size')
+        if isinstance(parts, (list, tuple)) and parts:
+            inner = parts[0]
+        elif hasattr(getattr(inner, 'dataset', None), '__len__'):
+            inner = inner.dataset
+        else:
+            break
+    if len(inner) > cache_size:
+        raise ValueError(f'cached CMDA: the training set has {len(inner)} samples but cmda.cache_size='
+                         f"{cache_size}; set cache_size to the training set's length ({len(inner)})")
