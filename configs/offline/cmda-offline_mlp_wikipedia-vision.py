@@ -3,6 +3,7 @@
 #   python tools/augment_offline.py configs/offline/align_mlp_wikipedia-vision.py
 #   python tools/train.py configs/offline/cmda-offline_mlp_wikipedia-vision.py \
 #       [--cfg-options train_dataloader.dataset.datasets.1.data_root=OUT]   # if augment used --out OUT
+# `--data-root` moves the Wikipedia datasets only (those at the config's `data_root`); the augmented set keeps its root.
 # Original samples get one-hot `gt_score`s (LabelToScore) so every batch carries scores.
 _base_ = ['../wikipedia/base_mlp_wikipedia-vision.py']
 custom_imports = dict(imports=['cmda_mm', 'cmda_mm.datasets.transforms.label_to_score'],

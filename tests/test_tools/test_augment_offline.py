@@ -311,6 +311,20 @@ def test_downstream_config_trains_on_original_plus_augmented(trained, wiki, tmp_
     assert osp.isfile(osp.join(cfg.work_dir, 'epoch_1.pth'))
 
 
+def test_data_root_moves_the_original_data_and_keeps_the_augmented_set(trained, wiki, tmp_path, monkeypatch):
+    """Issue 22: `tools/train.py <downstream config> --data-root WIKI` pointed the augmented PairedDataset at
+    WIKI too (FileNotFoundError: WIKI/augmented.json)."""
+    import shutil
+    monkeypatch.chdir(tmp_path)  # augment_offline's default --out is work_dirs/offline/<align config> under here
+    shutil.copytree(trained, tmp_path / 'work_dirs' / 'offline' / 'align_mlp_wikipedia-vision')
+    cfg = Config.fromfile(str(REPO / 'configs' / 'offline' / 'cmda-offline_mlp_wikipedia-vision.py'))
+    set_data_root(cfg, wiki)
+    original, augmented = cfg.train_dataloader.dataset.datasets
+    assert original.data_root == wiki and cfg.test_dataloader.dataset.data_root == wiki
+    assert augmented.data_root == 'work_dirs/offline/align_mlp_wikipedia-vision'
+    assert len(DATASETS.build(cfg.train_dataloader.dataset)) == 6 + 10
+
+
 def test_paired_dataset_validates_soft_labels(tmp_path):
     np.save(tmp_path / 'f.npy', np.zeros((2, 3), np.float32))
 
