@@ -7,11 +7,13 @@ image's position) and optionally ``image_id``, ``caption_id`` and
 ``official_split``. Row ``r`` of a precomputed text feature file is entry
 ``r``; the image list gives the "one row per image" order.
 """
+import logging
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from mmengine.logging import MMLogger
 
 __all__ = ['records_to_paired_json', 'write_image_list', 'write_converted', 'group_table']
 
@@ -72,6 +74,23 @@ def write_image_list(records: List[dict], data_root: str, path: str) -> str:
     return path
 
 
+def _report(msg: str) -> None:
+    """Print a converter's message (its command-line output, unchanged) and, inside a run (the current MMLogger
+    is a runner's, not MMEngine's default ``mmengine`` one), also write it into that run's log file.
+
+    Not ``print_log(logger='current')`` alone: outside a run that prefixes the tools' output with MMEngine's
+    log format, and after a run in the same process it would go to that finished run's console stream.
+    """
+    print(msg)
+    logger = MMLogger.get_current_instance()
+    if logger.instance_name == 'mmengine':
+        return
+    record = logger.makeRecord(logger.name, logging.INFO, __file__, 0, msg, None, None)
+    for handler in logger.handlers:
+        if isinstance(handler, logging.FileHandler) and record.levelno >= handler.level:
+            handler.handle(record)
+
+
 def write_converted(records: List[dict], classes: Sequence[str], metainfo: dict, data_root: str,
                     out: str) -> str:
     """Write a converter's outputs: the paired annotation ``out`` and the image list next to it.
@@ -89,9 +108,9 @@ def write_converted(records: List[dict], classes: Sequence[str], metainfo: dict,
     import mmengine
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     mmengine.dump(records_to_paired_json(records, classes, metainfo), out)
-    print(f'Wrote {sum(max(1, len(r["captions"])) for r in records)} entries to {out}')
+    _report(f'Wrote {sum(max(1, len(r["captions"])) for r in records)} entries to {out}')
     images = write_image_list(records, data_root, osp.splitext(out)[0] + '_images.txt')
-    print(f'Wrote the {len(records)} image paths (row order of per-image features) to {images}')
+    _report(f'Wrote the {len(records)} image paths (row order of per-image features) to {images}')
     return out
 
 

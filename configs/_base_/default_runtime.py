@@ -11,6 +11,8 @@ default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
+    # Python warnings of the run (e.g. from cmda_mm.core) into the log file too (engine/hooks/log_warnings_hook.py)
+    log_warnings=dict(type='CMDALogWarningsHook'),
 )
 
 env_cfg = dict(
