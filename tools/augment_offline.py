@@ -20,12 +20,15 @@ are then the global nearest neighbours, deterministic per teacher, so each teach
 
 Resuming: the output folder holds a manifest; rerunning the same command keeps the trained aligner, the
 embeddings, the plan and every finished shard, and continues, also after an interruption inside the final
-merge (every step of it is write-then-rename and can run again). A non-empty folder that is not the same run
-is refused; ``--overwrite`` replaces an earlier augment_offline output of other settings, deleting only the
-entries its manifest lists (never other files, never a folder that is not an augment_offline output).
+merge (every step of it is write-then-rename and can run again). The same run means the same config and
+``--checkpoint``: a moved or renamed output folder is still the same run. A non-empty folder that is not the same
+run is refused, naming the settings that differ; ``--overwrite`` replaces an earlier augment_offline output of
+other settings, deleting only the entries its manifest lists (never other files, never a folder that is not an
+augment_offline output).
 Settings are validated before the aligner trains (``--multiple 0``, ``augment.top_k=0``...).
 """
 import argparse
+import difflib
 import hashlib
 import json
 import math
@@ -34,6 +37,7 @@ import os.path as osp
 import shutil
 import sys
 import time
+from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's cmda_mm, not an installed one
 
@@ -95,8 +99,28 @@ def load_cfg(args) -> Config:
         augment.num, augment.multiple = None, args.multiple
     check_augment(augment, args.config)
     cfg.augment = augment
-    cfg.work_dir = osp.join(args.out, 'aligner')
     return cfg
+
+
+def run_settings(cfg: Config, checkpoint) -> str:
+    """What makes two runs the same run: the config and ``--checkpoint``, not ``--out`` (a moved or renamed
+    output folder is the same run). Call it before ``cfg.work_dir`` is set (it follows ``--out``)."""
+    return f'{cfg.pretty_text}\n# --checkpoint {checkpoint}\n'
+
+
+def fingerprint_of(settings: str) -> str:
+    return hashlib.sha256(settings.encode()).hexdigest()
+
+
+def settings_diff(old: Optional[str], new: str, limit: int = 12) -> str:
+    """The lines of the settings that differ, ``- earlier`` / ``+ this run``."""
+    if old is None:
+        return ('its manifest predates recorded settings and held the folder\'s old path (rerun it once where '
+                'it was made to record them, then move it)')
+    lines = [line for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm='', n=0)
+             if line[:1] in '+-' and not line.startswith(('+++', '---'))]
+    more = f' (+{len(lines) - limit} more lines)' if len(lines) > limit else ''
+    return 'settings differ (- earlier run, + this run): ' + ' | '.join(lines[:limit]) + more
 
 
 def _positive_int(value) -> bool:
@@ -171,19 +195,29 @@ def remove_outputs(out: str, manifest: dict) -> list:
     return removed
 
 
-def prepare_out(out: str, fingerprint: str, overwrite: bool) -> dict:
-    """The manifest of a matching earlier run (resume), or a fresh one; refuse foreign content."""
+def prepare_out(out: str, settings: str, overwrite: bool, legacy_fingerprint: Optional[str] = None) -> dict:
+    """The manifest of a matching earlier run (resume), or a fresh one; refuse foreign content.
+
+    ``legacy_fingerprint``: what manifests written before the settings were recorded hold (it covered the
+    absolute output folder too); such a run is resumed in place and its manifest updated.
+    """
+    fingerprint = fingerprint_of(settings)
     if osp.isdir(out) and os.listdir(out):
         manifest = read_manifest(out)
         if manifest is None:
             raise FileExistsError(f'Output folder {out} is not empty and is not an augment_offline output (no '
                                   f'{MANIFEST}); choose another --out (--overwrite only replaces an earlier '
                                   'augment_offline output, never other files)')
-        if manifest.get('fingerprint') == fingerprint and not overwrite:
+        same = manifest.get('fingerprint') in (fingerprint, legacy_fingerprint)
+        if same and not overwrite:
+            if manifest.get('fingerprint') != fingerprint:
+                manifest.update(fingerprint=fingerprint, settings=settings)
+                save_json(manifest, osp.join(out, MANIFEST))
             print_log(f'Resuming in {out}: {len(manifest["done"])} shard(s) done', 'current')
             return manifest
         if not overwrite:
-            raise FileExistsError(f'Output folder {out} was made with other settings; pass --overwrite to '
+            raise FileExistsError(f'Output folder {out} was made with other settings: '
+                                  f'{settings_diff(manifest.get("settings"), settings)}. Pass --overwrite to '
                                   'replace it (only the files its manifest lists are deleted) or choose another '
                                   '--out')
         removed = remove_outputs(out, manifest)
@@ -191,7 +225,7 @@ def prepare_out(out: str, fingerprint: str, overwrite: bool) -> dict:
         note = f'; kept files it did not write: {kept}' if kept else ''
         print_log(f'--overwrite: deleted {removed} from {out}{note}', 'current')
     os.makedirs(osp.join(out, 'shards'), exist_ok=True)
-    manifest = dict(fingerprint=fingerprint, done=[], complete=False, outputs=list(OUTPUTS))
+    manifest = dict(fingerprint=fingerprint, settings=settings, done=[], complete=False, outputs=list(OUTPUTS))
     save_json(manifest, osp.join(out, MANIFEST))
     return manifest
 
@@ -211,7 +245,13 @@ def train_aligner(cfg: Config, out: str) -> str:
     cfg = cfg.copy()
     for key in ('val_dataloader', 'val_cfg', 'val_evaluator', 'test_dataloader', 'test_cfg', 'test_evaluator'):
         cfg[key] = None  # the aligner has no task metric
-    cfg.resume = osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint'))
+    pointer = osp.join(cfg.work_dir, 'last_checkpoint')
+    cfg.resume = osp.isfile(pointer)
+    if cfg.resume:  # MMEngine's pointer holds an absolute path: after a move, take the same file here
+        named = open(pointer).read().strip()
+        here = osp.join(cfg.work_dir, osp.basename(named))
+        if not osp.isfile(named) and osp.isfile(here):
+            cfg.load_from = here
     runner = Runner.from_cfg(cfg)
     runner.train()
     torch.save(dict(state_dict=runner.model.state_dict(), meta=dict(epoch=runner.epoch, iter=runner.iter)),
@@ -344,8 +384,10 @@ def main(argv=None):
     args.out = osp.abspath(args.out or osp.join('work_dirs', 'offline', osp.splitext(osp.basename(args.config))[0]))
     register_checkpoint_safe_globals()
     cfg = load_cfg(args)
-    fingerprint = hashlib.sha256((cfg.pretty_text + str(args.checkpoint)).encode()).hexdigest()
-    manifest = prepare_out(args.out, fingerprint, args.overwrite)
+    settings = run_settings(cfg, args.checkpoint)
+    cfg.work_dir = osp.join(args.out, 'aligner')
+    legacy = hashlib.sha256((cfg.pretty_text + str(args.checkpoint)).encode()).hexdigest()
+    manifest = prepare_out(args.out, settings, args.overwrite, legacy)
     if manifest['complete']:
         print_log(f'{args.out} is complete; nothing to do', 'current')
         return args.out

@@ -164,7 +164,7 @@ def test_refuses_foreign_or_different_output(trained, wiki, tmp_path):
     assert sorted(os.listdir(foreign)) == ['keep.txt']
     own = tmp_path / 'own'
     tool.main(argv(own, wiki, *ckpt, num=5))
-    with pytest.raises(FileExistsError, match='other settings'):
+    with pytest.raises(FileExistsError, match=r'other settings: settings differ .*- .*num=5.*\+ .*num=7'):
         tool.main(argv(own, wiki, *ckpt, num=7))
     (own / 'notes.txt').write_text('mine')  # a file the tool did not write
     (own / 'shards' / 'stale.json').write_text('[]')  # inside a folder the tool owns
@@ -177,6 +177,66 @@ def test_refuses_foreign_or_different_output(trained, wiki, tmp_path):
     tool.save_json(manifest, str(own / 'manifest.json'))
     with pytest.raises(ValueError, match='never writes'):
         tool.main(argv(own, wiki, *ckpt, '--overwrite', num=5))
+
+
+def test_a_moved_output_folder_is_the_same_run(trained, wiki, tmp_path, monkeypatch):
+    """Issue 22: the manifest's fingerprint covered the absolute output folder, so a renamed output was refused
+    as 'made with other settings'. Renamed when complete, and renamed after an interruption."""
+    import shutil
+    ckpt = ['--checkpoint', str(trained / 'aligner.pth')]
+    tool.main(argv(tmp_path / 'first', wiki, *ckpt))
+    os.rename(tmp_path / 'first', tmp_path / 'renamed')
+    generated, real_generate = [], tool.generate_rows
+    monkeypatch.setattr(tool, 'generate_rows', lambda plan, start, *a: generated.append(start) or
+                        real_generate(plan, start, *a))
+    tool.main(argv(tmp_path / 'renamed', wiki, *ckpt))
+    assert generated == []  # complete: nothing to do
+
+    real_write = tool.write_shard
+
+    def write_one_then_stop(out_dir, k, *a):
+        if k == 1:
+            raise KeyboardInterrupt('simulated interruption')
+        real_write(out_dir, k, *a)
+
+    monkeypatch.setattr(tool, 'write_shard', write_one_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        tool.main(argv(tmp_path / 'half', wiki, *ckpt))
+    shutil.move(str(tmp_path / 'half'), str(tmp_path / 'moved' / 'here'))
+    monkeypatch.setattr(tool, 'write_shard', real_write)
+    generated.clear()
+    tool.main(argv(tmp_path / 'moved' / 'here', wiki, *ckpt))
+    assert generated == [4, 8]  # shard 0 was kept
+    ann, feats = read(tmp_path / 'moved' / 'here')
+    ref_ann, ref_feats = read(trained)
+    assert ann['data_list'] == ref_ann['data_list']
+    np.testing.assert_array_equal(feats, ref_feats)
+
+
+def test_an_aligner_interrupted_then_moved_resumes_from_its_checkpoint(wiki, tmp_path, monkeypatch):
+    """MMEngine's last_checkpoint holds an absolute path; after a move the same file in the new folder is used."""
+    import shutil
+    args = argv(tmp_path / 'out', wiki)
+    args[args.index('train_cfg.max_epochs=1')] = 'train_cfg.max_epochs=2'
+    real_replace = os.replace
+
+    def stop_before_aligner_pth(src, dst):
+        if str(dst).endswith('aligner.pth'):
+            raise KeyboardInterrupt('interrupted after the aligner trained, before aligner.pth')
+        real_replace(src, dst)
+
+    monkeypatch.setattr(tool.os, 'replace', stop_before_aligner_pth)
+    with pytest.raises(KeyboardInterrupt):
+        tool.main(args)
+    monkeypatch.setattr(tool.os, 'replace', real_replace)
+    shutil.move(str(tmp_path / 'out'), str(tmp_path / 'moved'))
+    aligner = tmp_path / 'moved' / 'aligner'
+    assert open(aligner / 'last_checkpoint').read().startswith(str(tmp_path / 'out'))
+    stamp = os.stat(aligner / 'epoch_2.pth').st_mtime_ns
+    args[args.index('--out') + 1] = str(tmp_path / 'moved')
+    tool.main(args)
+    assert os.stat(aligner / 'epoch_2.pth').st_mtime_ns == stamp  # resumed at its end, not retrained
+    assert len(read(tmp_path / 'moved')[0]['data_list']) == 10
 
 
 def test_interruption_inside_the_final_merge_resumes(trained, wiki, tmp_path, monkeypatch):
