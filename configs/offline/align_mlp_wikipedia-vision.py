@@ -1,6 +1,8 @@
 # CMDA (offline), step 1 + augmentation: learn the common latent space of the vision student (SIFT-128) and
-# the text teacher (MiniLM-384) with the cross-modal contrastive loss only — supervised Eq. 8, Wikipedia has
-# labels — then augment the training set once. Not a tools/train.py config; run
+# the text teacher (MiniLM-384) with the cross-modal contrastive loss only — Eq. 7, as online CMDA learns it
+# (configs/wikipedia/cmda_*), so "+CMDA (offline)" differs from "+CMDA" only in the task-free alignment and the
+# one-off augmentation; the supervised Eq. 8 aligner is align-supervised_* — then augment the training set once.
+# Not a tools/train.py config; run
 #   python tools/augment_offline.py configs/offline/align_mlp_wikipedia-vision.py [--out DIR] [--multiple K]
 # and train any downstream config on the result (configs/offline/cmda-offline_mlp_wikipedia-vision.py).
 _base_ = [
@@ -14,7 +16,7 @@ model = dict(
     student_projector=dict(type='ProjectionNeck', in_channels=512, hidden_channels=(1024, ), out_channels=128),
     teacher_projector=dict(type='ProjectionNeck', in_channels=512, hidden_channels=(1024, ), out_channels=128),
     contrastive_loss=dict(type='CrossModalContrastiveLoss', temperature=0.1),
-    supervised=True,
+    supervised=False,  # Eq. 7 (pairs are the positives), like online CMDA
     data_preprocessor=dict(type='CMDADataPreprocessor', num_classes=10),
 )
 # The tool drops the val/test loops (the aligner has no task metric) and embeds the training set with

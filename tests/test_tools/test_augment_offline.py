@@ -416,3 +416,17 @@ def test_language_configs_pair_with_their_vision_twins(trained, wiki):
     assert augmented.data_root.endswith('align_mlp_wikipedia-language')
     assert down.test_dataloader.dataset.student == 'minilm'
     assert MODELS.build(down.model).backbone.in_channels == 384
+
+
+@pytest.mark.parametrize('student', ['vision', 'language'])
+def test_the_offline_aligner_learns_the_space_as_online_cmda_does(student):
+    """Issue 22 (D2): the aligner used Eq. 8 while online CMDA uses Eq. 7, so '+CMDA vs +CMDA (offline)' compared
+    two changes at once. Now the same loss; the Eq. 8 aligner (the earlier measurements) is align-supervised_*."""
+    def loss(path):
+        return MODELS.build(Config.fromfile(str(REPO / 'configs' / path)).model).contrastive_loss
+
+    online = loss(f'wikipedia/cmda_mlp_wikipedia-{student}.py')
+    offline = loss(f'offline/align_mlp_wikipedia-{student}.py')
+    assert (offline.supervised, offline.temperature, offline.include_positive) == (
+        online.supervised, online.temperature, online.include_positive) == (False, 0.1, False)
+    assert loss(f'offline/align-supervised_mlp_wikipedia-{student}.py').supervised is True
