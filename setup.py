@@ -16,6 +16,7 @@ import shutil
 import sys
 import warnings
 from setuptools import find_packages, setup
+from typing import Dict, Tuple
 
 HERE = osp.dirname(osp.abspath(__file__))
 
@@ -61,25 +62,29 @@ def read_version() -> str:
         return re.search(r"__version__ = '([^']+)'", f.read()).group(1)
 
 
-def add_mim_extension() -> str:
+def add_mim_extension() -> Tuple[str, Dict[str, str]]:
     """Put configs, tools and model-index.yml under ``cmda_mm/.mim`` (what ``mim train cmda_mm`` reads).
 
     An editable install (``develop`` / ``editable_wheel``) links them, so edits show at once; a regular
     install, sdist or wheel copies them.
 
     Returns:
-        str: 'symlink', 'copy' or '' (nothing done).
+        tuple: 'symlink', 'copy' or '' (nothing done), and the links of an editable install that a copy
+        replaced (``{path: target}``), to put back after the build.
     """
     if any(cmd in sys.argv for cmd in ('develop', 'editable_wheel')):
         mode = 'symlink'
     elif any(cmd in sys.argv for cmd in ('install', 'sdist', 'bdist_wheel', 'build', 'build_py')):
         mode = 'copy'
     else:
-        return ''
+        return '', {}
     mim_path = osp.join(HERE, 'cmda_mm', '.mim')
     os.makedirs(mim_path, exist_ok=True)
+    links = {}
     for name in ('configs', 'tools', 'model-index.yml'):
         src, dst = osp.join(HERE, name), osp.join(mim_path, name)
+        if osp.islink(dst):
+            links[dst] = os.readlink(dst)
         if osp.islink(dst) or osp.isfile(dst):
             os.remove(dst)
         elif osp.isdir(dst):
@@ -96,11 +101,11 @@ def add_mim_extension() -> str:
             shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
         else:
             shutil.copyfile(src, dst)
-    return mode
+    return mode, (links if mode == 'copy' else {})
 
 
 if __name__ == '__main__':
-    mim_mode = add_mim_extension()
+    mim_mode, editable_links = add_mim_extension()
     setup(
         name='cmda-mm',
         version=read_version(),
@@ -130,3 +135,7 @@ if __name__ == '__main__':
     )
     if mim_mode == 'copy':  # the built package holds the copies now; keep the checkout free of duplicates
         shutil.rmtree(osp.join(HERE, 'cmda_mm', '.mim'), ignore_errors=True)
+        if editable_links:  # a wheel built from an editable checkout: its links stay (mim train still finds them)
+            os.makedirs(osp.join(HERE, 'cmda_mm', '.mim'))
+            for link, target in editable_links.items():
+                os.symlink(target, link)
