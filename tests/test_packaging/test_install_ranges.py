@@ -117,8 +117,7 @@ def _metadata_env(path: str, roots: Iterable[str], overrides: Dict[str, str] = N
 
 def _dry_run(env: str, requirements: List[str], held: Dict[str, str], report: str) -> Tuple[int, str, dict]:
     """``(returncode, stderr, report)`` of pip's dry-run resolve; a result of the last day is reused (see above)."""
-    import pip
-    key = hashlib.sha256(json.dumps([requirements, sorted(held.items()), pip.__version__, sys.version_info[:2]],
+    key = hashlib.sha256(json.dumps([requirements, sorted(held.items()), metadata.version('pip'), sys.version_info[:2]],
                                     sort_keys=True).encode()).hexdigest()[:16]
     cached = osp.join(CACHE, f'{key}.json')
     if os.environ.get('CMDA_RESOLVE_CACHE', '1') != '0' and osp.isfile(cached) and \
