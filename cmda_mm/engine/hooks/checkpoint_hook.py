@@ -107,14 +107,15 @@ class AtomicCheckpointHook(CheckpointHook):
         runner.save_checkpoint(self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
                                save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
                                backend_args=self.backend_args, **self.args)
+        stale = ([dropped] if dropped else []) + self._superseded
+        self._superseded = []
         if not is_main_process():
             return
         self.file_backend.put_text(self.last_ckpt, osp.join(runner.work_dir, 'last_checkpoint'))
         in_use = set(self._best_paths(runner).values())
-        for path in ([dropped] if dropped else []) + self._superseded:
+        for path in stale:
             if path not in in_use:
                 self._remove(path)
-        self._superseded = []
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
         """MMEngine's, except that a replaced best checkpoint is deleted only after the regular checkpoint that
