@@ -28,14 +28,14 @@ __all__ = ['checkpoint_safe_globals', 'register_checkpoint_safe_globals', 'read_
 def _numpy_multiarray():
     """NumPy's ``multiarray`` module under the name this NumPy pickles it as.
 
-    NumPy 2 pickles arrays through ``numpy._core.multiarray._reconstruct``; NumPy 1.x through
-    ``numpy.core.multiarray._reconstruct`` (1.26 also has a ``numpy._core`` alias of it, 1.25 and older do
-    not). torch matches a safe global by the object's ``__module__``, which is the running NumPy's own name in
-    both cases, so the same two objects are allowed either way.
+    NumPy 2 pickles arrays through ``numpy._core.multiarray._reconstruct``, NumPy 1.x through
+    ``numpy.core.multiarray._reconstruct``; NumPy 1.25 and older have no ``numpy._core`` at all. torch matches a
+    safe global by the object's ``__module__``, which is the running NumPy's own name either way, so the same two
+    objects are allowed on both (checked with NumPy 1.23.2 and 2.4.6: import, train, resume).
     """
     try:
         from numpy._core import multiarray
-    except ImportError:  # NumPy < 1.26
+    except ImportError:  # NumPy 1.x without the numpy._core module
         from numpy.core import multiarray
     return multiarray
 
