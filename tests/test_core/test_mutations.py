@@ -3,7 +3,13 @@
 Every case copies ``cmda_mm/`` to a temporary folder, patches one line (the patch must apply exactly once),
 and runs the tests that pin that behaviour against the copy; an unpatched copy must pass the same tests.
 Run it alone with ``pytest tests/test_core/test_mutations.py -v``.
+
+Cost: importing torch, MMEngine, MMPretrain and scikit-learn is most of a case (~13 s of CPU, against a second or
+two of tests). One helper process imports them once and forks a fresh child per case, which puts the case's
+copy first on ``sys.path``, imports ``cmda_mm`` from it (checked) and runs pytest in-process; every child starts
+from the same state, so the cases stay as isolated as separate processes. Needs ``os.fork`` (Linux, macOS).
 """
+import json
 import os
 import shutil
 import subprocess
@@ -102,41 +108,114 @@ def _pinning_tests():
 
 PINNING_TESTS = _pinning_tests()
 
-CHECK_IMPORT = """
-import cmda_mm
-assert cmda_mm.__file__.startswith({copy!r}), cmda_mm.__file__
+
+# The helper process: heavy imports once, then one forked child per case (see the module docstring).
+FORK_RUNNER = r"""
+import json, os, sys, time
+import numpy, scipy.stats, sklearn.metrics, torch  # noqa: F401  (shared by every case)
+import mmengine.runner, mmpretrain.models  # noqa: F401
+import pytest
+
+results = {}
+for job in json.load(open(sys.argv[1])):
+    out = os.path.join(job['cwd'], 'pytest.out')
+    start = time.time()
+    pid = os.fork()
+    if pid == 0:  # the case: a fresh copy of this process, without cmda_mm imported
+        code = 3
+        try:
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.chdir(job['cwd'])  # not the repository, whose cmda_mm must not be found
+            sys.path.insert(0, job['copy'])
+            os.environ['PYTHONPATH'] = job['copy']
+            import cmda_mm
+            assert cmda_mm.__file__.startswith(job['copy']), 'not the copy: ' + cmda_mm.__file__
+            code = int(pytest.main(job['args']))
+        except BaseException as exc:
+            print('the case could not run:', repr(exc), flush=True)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    deadline = start + job['timeout']
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            code = os.waitstatus_to_exitcode(status)
+            break
+        if time.time() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            code = 124
+            break
+        time.sleep(0.05)
+    results[job['name']] = dict(code=code, seconds=round(time.time() - start, 1), output=open(out).read())
+json.dump(results, open(sys.argv[2], 'w'))
 """
+CLEAN = '(unmutated)'
 
 
-def _run_tests(tmp_path, mutation=None, tests=tuple(PINNING_TESTS)):
-    copy = tmp_path / 'src'
-    shutil.copytree(REPO / 'cmda_mm', copy / 'cmda_mm', ignore=shutil.ignore_patterns('__pycache__'))
-    if mutation is not None:
-        path, old, new, tests = mutation
-        source = (copy / path).read_text()
-        assert source.count(old) == 1, f'the mutation no longer applies to {path}: update {old!r}'
-        (copy / path).write_text(source.replace(old, new))
-    env = dict(os.environ, PYTHONPATH=str(copy), OMP_NUM_THREADS='1', PYTHONDONTWRITEBYTECODE='1')
-    where = subprocess.run([sys.executable, '-c', 'import cmda_mm; print(cmda_mm.__file__)'], env=env,
-                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
-    assert where.startswith(str(copy)), f'the copy is not the package imported: {where}'
-    (tmp_path / 'check_copy.py').write_text(CHECK_IMPORT.format(copy=str(copy)))  # a plugin: -p check_copy
-    # cwd is not the repository: `python -m` puts the working directory first on sys.path
-    tests = [str(REPO / t) if t.startswith('tests/') else t for t in tests]
-    stop_early = ['-x'] if mutation is not None else []  # one failing test is the proof; no need for the rest
-    command = [sys.executable, '-m', 'pytest', '-q', '-rf', '-p', 'no:cacheprovider', '-p', 'check_copy', *stop_early,
-               '--rootdir', str(REPO), *tests]
-    return subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+def run_cases(tmp_path, cases, timeout=300):
+    """Run ``{name: mutation or None}`` (None: the unmutated copy with :data:`PINNING_TESTS`) through one
+    helper process; returns ``{name: dict(code, seconds, output)}`` (code None when the patch does not apply)."""
+    jobs, results = [], {}
+    for name, mutation in cases.items():
+        cwd = tmp_path / name.strip('()')
+        copy = cwd / 'src'
+        shutil.copytree(REPO / 'cmda_mm', copy / 'cmda_mm', ignore=shutil.ignore_patterns('__pycache__'))
+        tests = PINNING_TESTS
+        if mutation is not None:
+            path, old, new, tests = mutation
+            source = (copy / path).read_text()
+            if source.count(old) != 1:
+                results[name] = dict(code=None, seconds=0, output=f'the mutation no longer applies to {path}: '
+                                     f'update {old!r}')
+                continue
+            (copy / path).write_text(source.replace(old, new))
+        tests = [str(REPO / t) if t.startswith('tests/') else t for t in tests]
+        stop_early = ['-x'] if mutation is not None else []  # one failing test is the proof
+        args = ['-q', '-rf', '-p', 'no:cacheprovider', *stop_early, '--rootdir', str(REPO), *tests]
+        jobs.append(dict(name=name, cwd=str(cwd), copy=str(copy), args=args, timeout=timeout))
+    if jobs:
+        (tmp_path / 'runner.py').write_text(FORK_RUNNER)
+        (tmp_path / 'jobs.json').write_text(json.dumps(jobs))
+        env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONDONTWRITEBYTECODE='1')
+        env.pop('PYTHONPATH', None)
+        proc = subprocess.run([sys.executable, str(tmp_path / 'runner.py'), str(tmp_path / 'jobs.json'),
+                               str(tmp_path / 'results.json')], env=env, cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60 + timeout * len(jobs))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        results.update(json.loads((tmp_path / 'results.json').read_text()))
+    return results
 
 
-def test_unmutated_copy_passes(tmp_path):
-    proc = _run_tests(tmp_path)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+@pytest.fixture(scope='module')
+def results(request, tmp_path_factory):
+    """Every selected case of this module, run once through one helper process."""
+    if not hasattr(os, 'fork'):
+        pytest.skip('the mutation check forks one child per case (os.fork)')
+    cases = {}
+    for item in request.session.items:
+        if item.module is not request.module:
+            continue
+        if item.originalname == 'test_unmutated_copy_passes':
+            cases[CLEAN] = None
+        elif item.originalname == 'test_mutation_is_caught':
+            cases[item.callspec.params['name']] = MUTATIONS[item.callspec.params['name']]
+    return run_cases(tmp_path_factory.mktemp('mutations'), cases)
+
+
+def test_unmutated_copy_passes(results):
+    result = results[CLEAN]
+    assert result['code'] == 0, result['output'][-3000:]
 
 
 @pytest.mark.parametrize('name', sorted(MUTATIONS))
-def test_mutation_is_caught(tmp_path, name):
-    proc = _run_tests(tmp_path, MUTATIONS[name])
-    assert proc.returncode == 1 and ' failed' in proc.stdout, \
-        f'mutation {name!r} survived the tests:\n{proc.stdout[-3000:]}'
-    print(f'{name}:', *[line for line in proc.stdout.splitlines() if line.startswith('FAILED')], sep='\n  ')
+def test_mutation_is_caught(results, name):
+    result = results[name]
+    assert result['code'] == 1 and ' failed' in result['output'], \
+        f'mutation {name!r} survived the tests:\n{result["output"][-3000:]}'
+    print(f'{name} ({result["seconds"]} s):',
+          *[line for line in result['output'].splitlines() if line.startswith('FAILED')], sep='\n  ')
