@@ -43,6 +43,9 @@ def parse_args(argv=None):
     parser.add_argument('--test-best', action='store_true',
                         help='after the last epoch\'s test, also test the checkpoint of the best validation score '
                              '(sets default_hooks.checkpoint.save_best, rule "greater" unless the config says)')
+    parser.add_argument('--tensorboard', action='store_true',
+                        help='also log to TensorBoard (adds TensorboardVisBackend to visualizer.vis_backends; '
+                             'needs `pip install tensorboard`)')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the lr to the actual batch size')
     parser.add_argument('--no-pin-memory', action='store_true', help='disable pin_memory in dataloaders')
     parser.add_argument('--no-persistent-workers', action='store_true',
@@ -90,6 +93,14 @@ def merge_args(cfg, args):
 
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
+
+    if args.tensorboard:  # --cfg-options cannot add a dict to a list (MMEngine's DictAction keeps it a string)
+        visualizer = dict(cfg.get('visualizer') or dict(type='UniversalVisualizer'))
+        backends = list(visualizer.get('vis_backends') or [dict(type='LocalVisBackend')])
+        if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+            backends.append(dict(type='TensorboardVisBackend'))
+        visualizer['vis_backends'] = backends
+        cfg.visualizer = visualizer
 
     default_loader = ConfigDict(pin_memory=True, persistent_workers=True,
                                 collate_fn=dict(type='default_collate'))

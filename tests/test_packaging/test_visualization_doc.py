@@ -50,13 +50,15 @@ def test_documented_commands_write_tensorboard_events_and_the_json_log(tmp_path)
     _project(tmp_path)
     commands = [shlex.split(line, comments=True) for b in re.findall(r'```bash\n(.*?)```', _section(), re.DOTALL)
                 for line in b.splitlines()]
-    train, = [c for c in commands if c[:2] == ['python', 'tools/train.py']]
+    trains = [c for c in commands if c[:2] == ['python', 'tools/train.py']]
+    assert len(trains) == 2  # the --tensorboard flag, and the two-line child config
     assert any(c and c[0] == 'tensorboard' for c in commands)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get('PYTHONPATH')])),
                OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, *train[1:], *TINY], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    work_dir = tmp_path / train[train.index('--work-dir') + 1]
-    assert list(work_dir.glob('*/vis_data/events.out.tfevents.*')), 'no TensorBoard event file'
-    assert list(work_dir.glob('*/vis_data/scalars.json')), 'LocalVisBackend wrote no JSON log'
+    for train in trains:
+        proc = subprocess.run([sys.executable, *train[1:], *TINY], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        work_dir = tmp_path / train[train.index('--work-dir') + 1]
+        assert list(work_dir.glob('*/vis_data/events.out.tfevents.*')), f'{train}: no TensorBoard event file'
+        assert list(work_dir.glob('*/vis_data/scalars.json')), f'{train}: LocalVisBackend wrote no JSON log'

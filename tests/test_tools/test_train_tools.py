@@ -174,6 +174,12 @@ def test_cli_options_reach_config(workspace):
         wrapper.update_params(out.float().pow(2).mean())
         assert not torch.equal(before, model.weight)
         wrapper.load_state_dict(wrapper.state_dict())
+    for path in (cfg_file, osp.join(REPO, 'configs/cmda_demo.py')):  # without and with a visualizer in the config
+        cfg = train.merge_args(Config.fromfile(path), train.parse_args([path, '--tensorboard']))
+        types = [b['type'] for b in cfg.visualizer.vis_backends]
+        assert types == ['LocalVisBackend', 'TensorboardVisBackend'], (path, types)  # JSON logs kept
+        again = train.merge_args(cfg, train.parse_args([path, '--tensorboard']))
+        assert [b['type'] for b in again.visualizer.vis_backends] == types  # never added twice
     test = _tool('test')
     args = test.parse_args([cfg_file, 'ckpt.pth', '--cfg-options', 'test_dataloader.batch_size=2'])
     cfg = test.merge_args(Config.fromfile(cfg_file), args)
