@@ -24,7 +24,9 @@ class CMDAClassifier(CrossModalTowersMixin, ImageClassifier):
     pass; the new samples ``x_new = W @ x`` (raw student space) go through the network once more and are
     trained with the soft targets ``W @ Y``. Any student modality works: images (any mmpretrain backbone) or
     feature vectors (:class:`FeatureMLP`). Without ``teacher_encoder`` it is exactly an ImageClassifier (the
-    Base baseline); ``train_cfg=dict(augments=dict(type='Mixup', alpha=...))`` gives the Mixup baseline.
+    Base baseline); ``train_cfg=dict(augments=dict(type='Mixup', alpha=...))`` gives the Mixup baseline. Every
+    run logs its cross-entropy as ``loss_cls`` (ImageClassifier's ``loss``, renamed), so that Base, Mixup and
+    CMDA runs overlay in ``analyze_logs.py plot_curve ... --keys loss_cls`` and TensorBoard.
 
     Args:
         backbone, neck, head: as :class:`ImageClassifier` (use ``CrossEntropyLoss(use_soft=True)`` in the
