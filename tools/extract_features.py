@@ -218,8 +218,9 @@ def image_model(args):
     import importlib.util
 
     from mmengine.config import Config
+    from mmengine.registry import DefaultScope
     from mmengine.runner import load_checkpoint
-    from mmpretrain.registry import MODELS
+    from mmpretrain.registry import MODELS  # MMPretrain's types; a config's model builds in its default scope
 
     import cmda_mm  # noqa: F401
     from cmda_mm.utils import register_checkpoint_safe_globals
@@ -241,7 +242,8 @@ def image_model(args):
     if not args.model_config:
         raise ValueError('--encoder mmpretrain needs --model-config (and usually --checkpoint)')
     cfg = Config.fromfile(args.model_config)
-    model = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'cmda_mm')):  # as a Runner builds it
+        model = MODELS.build(cfg.model)
     if args.checkpoint:
         load_checkpoint(model, args.checkpoint, map_location='cpu', strict=False)
     else:

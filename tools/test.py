@@ -20,9 +20,9 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmpretrain.engine.hooks import VisualizationHook  # noqa: E402
-from mmpretrain.registry import HOOKS  # noqa: E402
 
 import cmda_mm  # noqa: F401,E402  registers the plugin
+from cmda_mm.registry import HOOKS  # noqa: E402
 from cmda_mm.utils.checkpoint import (load_state_dict_strict, read_checkpoint,  # noqa: E402
                                       register_checkpoint_safe_globals)
 from cmda_mm.utils.config import set_data_root  # noqa: E402

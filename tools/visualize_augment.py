@@ -41,10 +41,10 @@ def parse_args(argv=None):
 def source_dataset(cfg):
     """The training set as the offline tools embed it (test pipeline, dataset order)."""
     from mmengine.registry import init_default_scope
-    from mmpretrain.registry import DATASETS
 
     from cmda_mm.apis.offline import embed_loader_cfg
-    init_default_scope('mmpretrain')
+    from cmda_mm.registry import DATASETS
+    init_default_scope(cfg.get('default_scope', 'cmda_mm'))
     return DATASETS.build(embed_loader_cfg(cfg).dataset)
 
 

@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 from mmengine.utils import ProgressBar
 
 from cmda_mm.core.offline import EmbeddedSet
+from cmda_mm.registry import MODELS
 from cmda_mm.utils.checkpoint import load_checkpoint_strict
 
 __all__ = ['embed_loader_cfg', 'build_model', 'embed_dataset']
@@ -50,9 +51,9 @@ def embed_loader_cfg(cfg) -> ConfigDict:
 
 
 def build_model(cfg, checkpoint: Optional[str] = None, device: str = 'cpu') -> torch.nn.Module:
-    """Build ``cfg.model`` (registered in mmpretrain's scope), load ``checkpoint``, eval mode."""
-    from mmpretrain.registry import MODELS
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    """Build ``cfg.model`` in the config's default scope (``cmda_mm`` unless it says), load ``checkpoint``, eval
+    mode."""
+    init_default_scope(cfg.get('default_scope', 'cmda_mm'))
     model = MODELS.build(cfg.model)
     if checkpoint is not None:  # strictly: another model's weights are an error naming the first bad keys
         load_checkpoint_strict(model, checkpoint, map_location='cpu')
@@ -78,7 +79,7 @@ def embed_dataset(model: torch.nn.Module, loader_cfg, progress: bool = True) -> 
         EmbeddedSet: raw student inputs, student/teacher embeddings and labels, in dataset order.
     """
     if isinstance(loader_cfg, dict):
-        init_default_scope('mmpretrain')
+        init_default_scope('cmda_mm')
         loader = Runner.build_dataloader(loader_cfg)
     else:
         loader = loader_cfg

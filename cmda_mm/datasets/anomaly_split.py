@@ -4,7 +4,8 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset, Compose
-from mmpretrain.registry import DATASETS, TRANSFORMS
+
+from cmda_mm.registry import DATASETS, TRANSFORMS
 
 __all__ = ['AnomalySplitDataset']
 

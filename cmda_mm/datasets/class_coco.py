@@ -38,8 +38,8 @@ from typing import Dict, List, Tuple
 import mmengine
 import numpy as np
 from mmengine.fileio import join_path
-from mmpretrain.registry import DATASETS
 
+from cmda_mm.registry import DATASETS
 from .grouped_pairs import GroupedPairsDataset
 
 __all__ = ['ClassCOCODataset', 'load_coco_records', 'COCO_CATEGORIES']

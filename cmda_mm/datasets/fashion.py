@@ -24,8 +24,8 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 import mmengine
 import numpy as np
-from mmpretrain.registry import DATASETS
 
+from cmda_mm.registry import DATASETS
 from .grouped_pairs import GroupedPairsDataset
 from .grouping import stratified_holdout
 

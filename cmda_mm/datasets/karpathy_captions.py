@@ -19,7 +19,8 @@ from typing import List, Sequence, Union
 import mmengine
 from mmengine.fileio import join_path
 from mmpretrain.datasets import BaseDataset
-from mmpretrain.registry import DATASETS
+
+from cmda_mm.registry import DATASETS
 
 __all__ = ['KarpathyCaptionDataset']
 

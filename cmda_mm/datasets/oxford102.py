@@ -26,8 +26,8 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from mmpretrain.registry import DATASETS
 
+from cmda_mm.registry import DATASETS
 from .grouped_pairs import GroupedPairsDataset
 
 __all__ = ['Oxford102Dataset', 'load_oxford_records', 'PAPER_TEST_FRACTION']

@@ -36,8 +36,8 @@ import mmengine
 import numpy as np
 from mmengine.fileio import join_path
 from mmpretrain.datasets import BaseDataset
-from mmpretrain.registry import DATASETS
 
+from cmda_mm.registry import DATASETS
 from .transforms.loading import open_feature_matrix
 
 __all__ = ['PairedDataset']

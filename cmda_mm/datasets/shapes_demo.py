@@ -14,7 +14,8 @@ from typing import List, Optional
 
 import numpy as np
 from mmpretrain.datasets import BaseDataset
-from mmpretrain.registry import DATASETS
+
+from cmda_mm.registry import DATASETS
 
 __all__ = ['ShapesDemoDataset']
 

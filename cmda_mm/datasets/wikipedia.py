@@ -21,8 +21,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmpretrain.datasets import BaseDataset
-from mmpretrain.registry import DATASETS
 
+from cmda_mm.registry import DATASETS
 from .grouping import stratified_holdout
 from .transforms.loading import check_finite, read_npy
 

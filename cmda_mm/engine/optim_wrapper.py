@@ -1,7 +1,8 @@
 """bfloat16 autocast on CPU for ``tools/train.py --amp``."""
 import torch
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
-from mmengine.registry import OPTIM_WRAPPERS
+
+from cmda_mm.registry import OPTIM_WRAPPERS
 
 __all__ = ['CPUAmpOptimWrapper']
 

@@ -1,6 +1,7 @@
 # Runtime shared by every cmda-mm config (mmpretrain conventions).
 custom_imports = dict(imports=['cmda_mm'], allow_failed_imports=False)
-default_scope = 'mmpretrain'
+# Types are looked up in cmda_mm's registries, then MMPretrain's and MMEngine's (cmda_mm/registry.py).
+default_scope = 'cmda_mm'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -17,10 +17,10 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 def _build(run):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmpretrain.registry import MODELS
 
     import cmda_mm  # noqa: F401  (registers the components)
-    init_default_scope('mmpretrain')
+    from cmda_mm.registry import MODELS
+    init_default_scope('cmda_mm')
     cfg = Config.fromfile(osp.join(REPO, run.config))
     cfg.merge_from_dict(run.options())
     return cfg, MODELS.build(cfg.model)

@@ -18,10 +18,10 @@ def test_every_method_builds_its_model_with_the_options(row):
     """Each variant's --cfg-options land in the row's config and the model is built with them."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmpretrain.registry import MODELS
 
     import cmda_mm  # noqa: F401  (registers the components)
-    init_default_scope('mmpretrain')
+    from cmda_mm.registry import MODELS
+    init_default_scope('cmda_mm')
     moments = {'mean': 0.43, 'std': 0.1}
     from cmda_mm.core import CrossModalMixer
     for method in ['base', 'mixup', *CANDIDATES, *CONTROLS, *CHECKS]:

@@ -7,11 +7,12 @@ import pytest
 import torch
 from fixtures_fashion import make_fashion
 from mmengine.config import Config
+from mmengine.evaluator import Evaluator
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
-from mmpretrain.registry import DATASETS, MODELS
 
 import cmda_mm  # noqa: F401
+from cmda_mm.registry import DATASETS, MODELS
 from cmda_mm.utils import set_data_root
 from fixtures import make_coco, make_karpathy, make_oxford, make_wiki
 
@@ -60,7 +61,12 @@ def data_type(dataset):
 @pytest.mark.parametrize('path', CONFIGS, ids=rel)
 def test_config_builds(path, wiki_root, paper_roots):
     cfg = Config.fromfile(path)
-    model = MODELS.build(cfg.model)
+    assert cfg.get('default_scope') == 'cmda_mm', 'our types resolve in cmda_mm first (cmda_mm/registry.py)'
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):  # as the Runner builds them
+        model = MODELS.build(cfg.model)
+        for key in ('val_evaluator', 'test_evaluator'):
+            if cfg.get(key):
+                assert Evaluator(cfg[key]).metrics
     assert model.data_preprocessor is not None
     if osp.basename(path).startswith('cmda-offline_'):
         return  # its data is tools/augment_offline.py's output: tests/test_tools/test_augment_offline.py trains it
@@ -77,7 +83,7 @@ def test_config_builds(path, wiki_root, paper_roots):
             (dataset['dataset'] if dataset['type'] == 'AnomalySplitDataset' else dataset)['min_class_size'] = 3
         if dataset['type'] in paper_roots:
             dataset['serialize_data'] = False  # skips mmengine's gc.collect() (~0.4 s a dataset)
-        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):  # as the Runner does (MultiView)
+        with DefaultScope.overwrite_default_scope(cfg.default_scope):  # as the Runner does (MultiView)
             ds = DATASETS.build(dataset)
             item = ds[0]
         assert 'inputs' in item and 'data_samples' in item

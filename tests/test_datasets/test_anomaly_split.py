@@ -3,10 +3,10 @@ import json
 
 import numpy as np
 import pytest
-from mmpretrain.registry import DATASETS
 
 import cmda_mm  # noqa: F401
 from cmda_mm.datasets import AnomalySplitDataset
+from cmda_mm.registry import DATASETS
 from fixtures import make_wiki
 
 # make_wiki: train classes (1, 1, 2, 2, 3, 3) -> art, art, biology, biology, geography, geography

@@ -17,7 +17,7 @@ def root(tmp_path_factory):
 
 
 def build(root, **kwargs):
-    init_default_scope('mmpretrain')
+    init_default_scope('cmda_mm')
     kwargs.setdefault('min_class_size', 3)
     return FashionProductsDataset(data_root=root, serialize_data=False, **kwargs)
 

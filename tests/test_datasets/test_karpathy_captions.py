@@ -1,9 +1,9 @@
 """KarpathyCaptionDataset: splits, one sample per caption or per image, references, errors naming the sample."""
 import pytest
-from mmpretrain.registry import DATASETS
 
 import cmda_mm  # noqa: F401
 from cmda_mm.models.captioning import build_vocab
+from cmda_mm.registry import DATASETS
 from fixtures import make_karpathy
 
 

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmpretrain.registry import DATASETS
 
 from cmda_mm.datasets import AnomalySplitDataset
 from cmda_mm.datasets import Oxford102Dataset as _Oxford102
 from cmda_mm.datasets import PairedDataset
 from cmda_mm.datasets.transforms import LoadFeatureRow, RandomCaption
+from cmda_mm.registry import DATASETS
 from cmda_mm.utils import set_data_root
 from fixtures import OXFORD_IMAGE, OXFORD_TEXT, make_oxford
 
@@ -78,7 +78,7 @@ def test_anomaly_normal_and_abnormal_classes(oxford):
 
 
 def test_anomaly_split_wrapper_over_the_dataset(oxford):
-    init_default_scope('mmpretrain')
+    init_default_scope('cmda_mm')
     base = dict(type='Oxford102Dataset', data_root=str(oxford), split='train', groups=3, serialize_data=False)
     ds = AnomalySplitDataset(dataset=base, eval_dataset=dict(split='test'), normal_classes=['class_00001'],
                              mode='eval', anomaly_source='all')

@@ -5,9 +5,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmpretrain.registry import DATASETS
 
 from cmda_mm.datasets import PairedDataset
+from cmda_mm.registry import DATASETS
 
 CLASSES = ['cat', 'dog', 'bird']
 

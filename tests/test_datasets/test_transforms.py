@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 from mmengine.dataset import Compose, default_collate, pseudo_collate
-from mmpretrain.registry import TRANSFORMS
 from mmpretrain.structures import DataSample
 
 from cmda_mm.datasets import HashedBagOfWords, LoadFeatureRow, PackPairedInputs, ShapesDemoDataset
+from cmda_mm.registry import TRANSFORMS
 
 
 # ----------------------------------------------------------- HashedBagOfWords

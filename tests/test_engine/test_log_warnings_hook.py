@@ -55,7 +55,7 @@ def _runner(work_dir, dataset, cmda, hooks=(), max_epochs=1, **kwargs):
                   default_hooks=dict(logger=dict(type='LoggerHook', interval=1),
                                      checkpoint=dict(type='CheckpointHook', interval=1),
                                      log_warnings=dict(type='CMDALogWarningsHook')),
-                  custom_hooks=list(hooks), default_scope='mmpretrain', randomness=dict(seed=0), **kwargs)
+                  custom_hooks=list(hooks), default_scope='cmda_mm', randomness=dict(seed=0), **kwargs)
 
 
 def _log_text(runner):

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mmpretrain.registry import METRICS
 from mmpretrain.structures import DataSample
 
 import cmda_mm  # noqa: F401
 from cmda_mm.evaluation import AnomalyMetric, MahalanobisScorer, anomaly_metrics
+from cmda_mm.registry import METRICS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,11 +13,11 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import default_collate
 from mmengine.runner import Runner
-from mmpretrain.registry import DATASETS, MODELS
 
 import cmda_mm  # noqa: F401
 from cmda_mm.apis.offline import build_model, embed_dataset, embed_loader_cfg
 from cmda_mm.core import GaussianMixture, apply_dca, dca_weights, inter_modal_weights
+from cmda_mm.registry import DATASETS, MODELS
 from cmda_mm.utils import set_data_root
 from fixtures import make_wiki
 

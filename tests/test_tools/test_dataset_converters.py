@@ -83,7 +83,7 @@ def test_paired_from_class_folders(tmp_path):
 
 
 def test_wikipedia_to_paired_rows_match_the_dataset(tmp_path):
-    init_default_scope('mmpretrain')
+    init_default_scope('cmda_mm')
     root = make_wiki(tmp_path / 'wiki')
     tool('wikipedia_to_paired').main([str(root), '--with-text'])
     shapes = {n: np.load(root / 'features' / f'wikipedia_{n}.npy').shape for n in ('sift', 'lda', 'tfidf', 'minilm')}

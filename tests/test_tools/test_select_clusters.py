@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmpretrain.registry import MODELS
 
 import cmda_mm  # noqa: F401
+from cmda_mm.registry import MODELS
 from fixtures import make_wiki
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,7 +11,8 @@ from typing import Optional
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
-from mmpretrain.registry import TRANSFORMS
+
+from cmda_mm.registry import TRANSFORMS
 
 __all__ = ['RandomCaption']
 

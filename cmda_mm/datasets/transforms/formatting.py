@@ -11,7 +11,8 @@ from typing import Sequence
 import numpy as np
 import torch
 from mmpretrain.datasets.transforms import PackInputs
-from mmpretrain.registry import TRANSFORMS
+
+from cmda_mm.registry import TRANSFORMS
 
 __all__ = ['PackPairedInputs']
 

@@ -8,7 +8,8 @@ every sample must have one, otherwise every ``gt_score`` is replaced by the one-
 """
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmpretrain.registry import TRANSFORMS
+
+from cmda_mm.registry import TRANSFORMS
 
 __all__ = ['LabelToScore']
 

@@ -12,7 +12,8 @@ from typing import Dict, Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmpretrain.registry import TRANSFORMS
+
+from cmda_mm.registry import TRANSFORMS
 
 __all__ = ['LoadFeatureRow', 'open_feature_matrix', 'read_npy', 'first_non_finite_row', 'check_finite']
 

@@ -11,8 +11,8 @@ from typing import List, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmpretrain.registry import TRANSFORMS
 
+from cmda_mm.registry import TRANSFORMS
 from cmda_mm.utils.text import WORD_RE
 
 __all__ = ['HashedBagOfWords']

@@ -16,8 +16,8 @@ from typing import Optional
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-from mmpretrain.registry import TRANSFORMS
 
+from cmda_mm.registry import TRANSFORMS
 from cmda_mm.utils.text import load_tokenizer
 from .formatting import PackPairedInputs
 

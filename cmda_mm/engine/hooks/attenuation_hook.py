@@ -3,8 +3,9 @@ import math
 from typing import Optional, Sequence, Union
 
 from mmengine.hooks import Hook
-from mmpretrain.registry import HOOKS
 from mmpretrain.utils import get_ori_model
+
+from cmda_mm.registry import HOOKS
 
 __all__ = ['CMDAAttenuationHook', 'attenuation_value']
 

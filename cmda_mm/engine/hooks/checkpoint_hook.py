@@ -26,7 +26,8 @@ from typing import Dict, List, Optional, Union
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
-from mmpretrain.registry import HOOKS
+
+from cmda_mm.registry import HOOKS
 
 __all__ = ['AtomicCheckpointHook', 'AtomicLocalBackend']
 

@@ -6,11 +6,11 @@ from typing import Dict, Optional, Sequence, Union
 import torch
 from mmengine import dist
 from mmengine.hooks import Hook
-from mmpretrain.registry import HOOKS
 from mmpretrain.utils import get_ori_model
 
 from cmda_mm.core.dca import clip_components, fit_dca, validate_components
 from cmda_mm.core.gmm import _COVARIANCE_TYPES, GaussianMixture
+from cmda_mm.registry import HOOKS
 
 __all__ = ['DCAHook', 'check_cache_dataset']
 

@@ -3,7 +3,8 @@ import os.path as osp
 import warnings
 
 from mmengine.hooks import Hook
-from mmpretrain.registry import HOOKS
+
+from cmda_mm.registry import HOOKS
 
 __all__ = ['CMDALogWarningsHook']
 

@@ -16,9 +16,10 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmpretrain.registry import HOOKS
 from mmpretrain.utils import get_ori_model
 from torch import Tensor
+
+from cmda_mm.registry import HOOKS
 
 __all__ = ['CMDAVisualizationHook', 'cmda_sample_grid', 'to_display_images']
 

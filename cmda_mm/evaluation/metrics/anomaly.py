@@ -4,8 +4,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
-from mmpretrain.registry import METRICS
 
+from cmda_mm.registry import METRICS
 from ..functional import MahalanobisScorer, anomaly_metrics
 
 __all__ = ['AnomalyMetric']

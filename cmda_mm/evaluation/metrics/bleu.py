@@ -11,8 +11,8 @@ from collections import Counter
 from typing import Dict, List, Optional, Sequence
 
 from mmengine.evaluator import BaseMetric
-from mmpretrain.registry import METRICS
 
+from cmda_mm.registry import METRICS
 from cmda_mm.utils.text import word_tokens as tokenize
 
 __all__ = ['BLEU', 'corpus_bleu']

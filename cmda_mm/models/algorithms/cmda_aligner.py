@@ -3,10 +3,10 @@ from typing import Dict, List, Optional
 
 import torch
 from mmengine.model import BaseModel
-from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from cmda_mm.registry import MODELS
 from .cross_modal_towers import CrossModalTowersMixin
 
 __all__ = ['CMDAAligner']

@@ -4,10 +4,10 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from mmpretrain.models.selfsup import BaseSelfSupervisor
-from mmpretrain.registry import BATCH_AUGMENTS, MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from cmda_mm.registry import BATCH_AUGMENTS, MODELS
 from ..data_preprocessors.multiview_preprocessor import CMDAMultiViewDataPreprocessor  # noqa: F401 (registers)
 from .cross_modal_towers import MIN_CMDA_BATCH, CrossModalTowersMixin
 from .feature_views import FeatureViews  # noqa: F401 (registers)

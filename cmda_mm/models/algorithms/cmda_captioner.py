@@ -4,11 +4,11 @@ from typing import Dict, List, Optional, Tuple
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
-from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from cmda_mm.models.captioning import SATDecoder, build_vocab
+from cmda_mm.registry import MODELS
 
 __all__ = ['CMDACaptioner']
 from .cross_modal_towers import MIN_CMDA_BATCH, CrossModalTowersMixin
@@ -63,7 +63,7 @@ class CMDACaptioner(CrossModalTowersMixin, BaseModel):
         data_preprocessor = dict(data_preprocessor or {})
         data_preprocessor.setdefault('type', 'CMDADataPreprocessor')
         data_preprocessor.setdefault('to_onehot', False)
-        # Built from mmpretrain's registry (mmengine's BaseModel would look in its root registry).
+        # Built from cmda_mm's registry (mmengine's BaseModel would look in its root registry).
         super().__init__(data_preprocessor=MODELS.build(data_preprocessor), init_cfg=init_cfg)
         if beam_size < 1:
             raise ValueError(f'`beam_size` must be >= 1, got {beam_size}')

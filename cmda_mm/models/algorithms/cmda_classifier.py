@@ -4,10 +4,10 @@ from typing import Dict, List, Optional
 import torch
 import torch.nn.functional as F
 from mmpretrain.models.classifiers import ImageClassifier
-from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from cmda_mm.registry import MODELS
 from .cross_modal_towers import MIN_CMDA_BATCH, CrossModalTowersMixin
 
 __all__ = ['CMDAClassifier']

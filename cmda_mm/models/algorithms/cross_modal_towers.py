@@ -9,8 +9,9 @@ from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmpretrain.registry import MODELS
 from torch import Tensor
+
+from cmda_mm.registry import MODELS
 
 __all__ = ['CrossModalTowersMixin', 'MIN_CMDA_BATCH']
 

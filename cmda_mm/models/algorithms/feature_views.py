@@ -2,8 +2,9 @@
 from typing import List
 
 import torch
-from mmpretrain.registry import MODELS
 from torch import Tensor, nn
+
+from cmda_mm.registry import MODELS
 
 __all__ = ['FeatureViews']
 

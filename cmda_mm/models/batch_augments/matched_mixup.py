@@ -2,12 +2,12 @@
 from typing import Optional, Tuple
 
 import torch
-from mmpretrain.registry import BATCH_AUGMENTS
 from torch import Tensor
 
 from cmda_mm.core.mixer import run_seed
 from cmda_mm.core.mixing import select_rows
 from cmda_mm.core.variants import beta_from_moments, sample_pair_weights
+from cmda_mm.registry import BATCH_AUGMENTS
 
 __all__ = ['MatchedMixup']
 

@@ -183,7 +183,7 @@ def build_vocab(cfg: dict) -> CaptionVocab:
     Returns:
         CaptionVocab: the built (or empty) vocabulary.
     """
-    from mmpretrain.registry import DATASETS  # late: keeps this module importable without registries
+    from cmda_mm.registry import DATASETS  # late: keeps this module importable without registries
 
     cfg = dict(cfg)
     captions, source = cfg.pop('captions', None), cfg.pop('source', None)

@@ -3,9 +3,9 @@ from typing import Optional
 
 import torch
 from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
-from mmpretrain.registry import MODELS
 
 from cmda_mm.core.mixer import CrossModalMixer
+from cmda_mm.registry import MODELS
 
 __all__ = ['CMDADataPreprocessor']
 

@@ -1,9 +1,9 @@
 """CMDA data preprocessor that also accepts mmpretrain ``MultiView`` students (a list of views)."""
 from typing import List
 
-from mmpretrain.registry import MODELS
 from torch import Tensor
 
+from cmda_mm.registry import MODELS
 from .cmda_preprocessor import CMDADataPreprocessor
 
 __all__ = ['CMDAMultiViewDataPreprocessor']

@@ -10,9 +10,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from mmpretrain.registry import MODELS
 from torch import Tensor
 
+from cmda_mm.registry import MODELS
 from cmda_mm.utils.text import load_tokenizer, resolve_model_path
 
 # ``resolve_model_path`` lives in cmda_mm.utils.text; re-exported here for old imports.

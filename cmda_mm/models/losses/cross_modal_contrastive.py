@@ -28,8 +28,9 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmpretrain.registry import MODELS
 from torch import Tensor
+
+from cmda_mm.registry import MODELS
 
 __all__ = [
     'CrossModalContrastiveLoss', 'cross_modal_contrastive_loss',

@@ -4,8 +4,9 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.model import BaseModule
-from mmpretrain.registry import MODELS
 from torch import Tensor, nn
+
+from cmda_mm.registry import MODELS
 
 __all__ = ['ProjectionNeck']
 

@@ -1,12 +1,12 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import cmda_mm  # noqa: F401
 from cmda_mm.models.losses.cross_modal_contrastive import (cross_modal_contrastive_loss,
                                                            supervised_cross_modal_contrastive_loss)
+from cmda_mm.registry import MODELS
 
 B, DS, DT, C = 8, 12, 6, 3
 

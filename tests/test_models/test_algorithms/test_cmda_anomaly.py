@@ -7,12 +7,12 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.runner import Runner
-from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import cmda_mm  # noqa: F401
 from cmda_mm.models.algorithms.cmda_anomaly import nt_xent, soft_info_nce
 from cmda_mm.models.losses import CrossModalContrastiveLoss
+from cmda_mm.registry import MODELS
 from cmda_mm.utils import set_data_root
 from fixtures import make_wiki
 

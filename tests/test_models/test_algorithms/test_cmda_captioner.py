@@ -6,12 +6,12 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import default_collate
 from mmengine.runner import Runner, load_checkpoint
-from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import cmda_mm  # noqa: F401
 from cmda_mm.models.captioning import CaptionVocab, build_vocab
 from cmda_mm.models.captioning import vocab as vocab_module
+from cmda_mm.registry import MODELS
 
 CAPTIONS = ['a red circle in the top left', 'a blue square in the center', 'a red square at the bottom',
             'there is a green circle', 'a blue circle in the top right', 'a green ring in the center',

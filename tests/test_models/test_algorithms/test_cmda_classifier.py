@@ -3,11 +3,11 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
-from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import cmda_mm  # noqa: F401
 from cmda_mm.core import GaussianMixture
+from cmda_mm.registry import MODELS
 
 B, DS, DT, C = 8, 12, 6, 3
 

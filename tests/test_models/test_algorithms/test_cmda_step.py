@@ -5,9 +5,9 @@ import test_cmda_anomaly as anomaly
 import test_cmda_captioner as captioner
 import test_cmda_classifier as classifier
 import torch
-from mmpretrain.registry import MODELS
 
 import cmda_mm  # noqa: F401
+from cmda_mm.registry import MODELS
 
 
 def _classifier(b=8, backbone=None, **kwargs):
@@ -124,7 +124,7 @@ def test_runner_seed_reaches_the_mixer_and_the_hook(tmp_path, seed):
     """MMEngine seeds torch before building the model: randomness.seed becomes the mixer's and DCAHook's seed."""
     from mmengine.runner import Runner
     runner = Runner(model=classifier.model_cfg(cmda=CMDA), work_dir=str(tmp_path), randomness=dict(seed=seed),
-                    custom_hooks=[dict(type='DCAHook')], default_scope='mmpretrain')
+                    custom_hooks=[dict(type='DCAHook')], default_scope='cmda_mm')
     runner.call_hook('before_run')
     hook = next(h for h in runner.hooks if type(h).__name__ == 'DCAHook')
     assert runner.model.data_preprocessor.cmda.seed == seed and hook.seed == seed

@@ -3,10 +3,10 @@ the options reaching the mixer from ``data_preprocessor.cmda``."""
 import numpy as np
 import pytest
 import torch
-from mmpretrain.registry import BATCH_AUGMENTS, MODELS
 from mmpretrain.structures import DataSample
 
 import cmda_mm  # noqa: F401
+from cmda_mm.registry import BATCH_AUGMENTS, MODELS
 
 B, DS, DT, C = 8, 12, 6, 3
 

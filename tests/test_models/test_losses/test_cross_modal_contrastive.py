@@ -5,11 +5,11 @@ from typing import List
 import pytest
 import torch
 import torch.nn.functional as F
-from mmpretrain.registry import MODELS
 
 import cmda_mm.models.losses  # noqa: F401  (registers the loss)
 from cmda_mm.models.losses import (CrossModalContrastiveLoss, cross_modal_contrastive_loss,
                                    supervised_cross_modal_contrastive_loss)
+from cmda_mm.registry import MODELS
 
 
 def _embeddings(num_modalities: int, num_samples: int, dim: int = 5, seed: int = 0) -> torch.Tensor:
