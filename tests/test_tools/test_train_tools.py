@@ -163,7 +163,7 @@ def test_cli_options_reach_config(workspace):
     assert cfg.train_dataloader.persistent_workers is False  # num_workers=0
     if not torch.cuda.is_available():  # CPU AMP: bf16 autocast through the CPU wrapper
         assert cfg.optim_wrapper.type == 'CPUAmpOptimWrapper' and cfg.optim_wrapper.dtype == 'bfloat16'
-        from mmengine.registry import OPTIM_WRAPPERS
+        from cmda_mm.registry import OPTIM_WRAPPERS
         model = torch.nn.Linear(4, 2)
         wrapper = OPTIM_WRAPPERS.build(dict(type='CPUAmpOptimWrapper', loss_scale='dynamic', dtype='bfloat16',
                                             optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
