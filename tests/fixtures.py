@@ -160,3 +160,25 @@ def make_karpathy(root, images=None, with_images=False):
             cv2.imwrite(str(root / image['filepath'] / image['filename']),
                         np.full((24, 24, 3), 40 * i, dtype=np.uint8))
     return root
+
+
+# A tiny LeNet5 classifier over `data_root` (class folders of grayscale PNGs) with mmpretrain components only:
+# the model, dataloaders, evaluators and optimiser of a config; the file that uses it adds the rest.
+TINY_LENET = """
+model = dict(
+    type='ImageClassifier',
+    data_preprocessor=dict(num_classes=2, mean=[127.5], std=[127.5]),
+    backbone=dict(type='LeNet5', num_classes=2),
+    head=dict(type='ClsHead', loss=dict(type='CrossEntropyLoss')))
+pipeline = [dict(type='LoadImageFromFile', color_type='grayscale'), dict(type='PackInputs')]
+train_dataloader = dict(
+    batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type='CustomDataset', data_root=data_root, pipeline=pipeline))
+val_dataloader = dict(
+    batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='CustomDataset', data_root=data_root, pipeline=pipeline))
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
+"""

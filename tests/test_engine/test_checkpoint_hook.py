@@ -23,6 +23,7 @@ from mmengine.runner import Runner
 import cmda_mm  # noqa: F401
 from cmda_mm.engine.hooks import checkpoint_hook
 from cmda_mm.engine.hooks.checkpoint_hook import AtomicCheckpointHook
+from fixtures import TINY_LENET
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RUNTIME = osp.join(REPO, 'configs', '_base_', 'default_runtime.py')
@@ -31,22 +32,7 @@ RUNTIME = osp.join(REPO, 'configs', '_base_', 'default_runtime.py')
 CONFIG = '''
 _base_ = [{runtime!r}]
 data_root = {data_root!r}
-model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(num_classes=2, mean=[127.5], std=[127.5]),
-    backbone=dict(type='LeNet5', num_classes=2),
-    head=dict(type='ClsHead', loss=dict(type='CrossEntropyLoss')))
-pipeline = [dict(type='LoadImageFromFile', color_type='grayscale'), dict(type='PackInputs')]
-train_dataloader = dict(
-    batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type='CustomDataset', data_root=data_root, pipeline=pipeline))
-val_dataloader = dict(
-    batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='CustomDataset', data_root=data_root, pipeline=pipeline))
-val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
+{tiny_lenet}
 train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
@@ -105,7 +91,7 @@ def config(tmp_path_factory):
     root = tmp_path_factory.mktemp('ckpt')
     _images(root / 'data')
     path = root / 'tiny_lenet.py'
-    path.write_text(CONFIG.format(runtime=RUNTIME, data_root=str(root / 'data')))
+    path.write_text(CONFIG.format(runtime=RUNTIME, data_root=str(root / 'data'), tiny_lenet=TINY_LENET))
     return str(path)
 
 

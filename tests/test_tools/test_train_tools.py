@@ -15,27 +15,14 @@ import numpy as np
 import pytest
 import torch
 
+from fixtures import TINY_LENET
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 CONFIG = '''
 default_scope = 'mmpretrain'
 data_root = {data_root!r}
-model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(num_classes=2, mean=[127.5], std=[127.5]),
-    backbone=dict(type='LeNet5', num_classes=2),
-    head=dict(type='ClsHead', loss=dict(type='CrossEntropyLoss')))
-pipeline = [dict(type='LoadImageFromFile', color_type='grayscale'), dict(type='PackInputs')]
-train_dataloader = dict(
-    batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type='CustomDataset', data_root=data_root, pipeline=pipeline))
-val_dataloader = dict(
-    batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='CustomDataset', data_root=data_root, pipeline=pipeline))
-val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
+{tiny_lenet}
 train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
@@ -88,7 +75,7 @@ def workspace(tmp_path_factory):
             img = np.clip(level + rng.normal(0, 20, (32, 32)), 0, 255).astype(np.uint8)
             cv2.imwrite(str(root / 'data' / label / f'{i}.png'), img)
     cfg_path = root / 'tiny_lenet.py'
-    cfg_path.write_text(CONFIG.format(data_root=str(root / 'data')))
+    cfg_path.write_text(CONFIG.format(data_root=str(root / 'data'), tiny_lenet=TINY_LENET))
     return root, str(cfg_path)
 
 
