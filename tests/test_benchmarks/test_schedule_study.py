@@ -137,6 +137,41 @@ def test_report_renders_the_bar_and_curves(tmp_path):
     assert plot_curves(recs, ['base', 'mixup', 'xsampled', 'xclass-random'], str(out)) and out.stat().st_size > 0
 
 
+def _bar_report(gain_10, gain_25, seeds=5, drop=None):
+    """The report of a bar-only grid: the choice leads Mixup by ``gain_*`` points and its control by half that."""
+    recs = []
+    for share, gain in ((0.1, gain_10), (0.25, gain_25)):
+        epochs = SHARES[share][0]
+        for seed in range(seeds):
+            noise = 0.1 * (seed % 2)  # paired differences with a non-zero spread
+            accs = {'base': 60.0, 'mixup': 64.0, 'xclass-random': 64.0 + gain / 2, 'xsampled': 64.0 + gain + noise}
+            for m, acc in accs.items():
+                if drop and (share, m) == drop:
+                    recs.append(dict(phase='test', method=m, seed=seed, share=share, epochs=epochs, missing=True))
+                    continue
+                recs.append(_record(m, seed, share, acc + seed, epochs=epochs))
+
+    class Args:
+        jobs = 2
+    return render_markdown(dict(seeds=list(range(seeds)), choice='xsampled', failed=[]), [], recs, Args(), 1.0,
+                           plotted=False)
+
+
+def test_report_states_the_bar_and_how_to_reproduce():
+    assert '## The bar (issue 21): met' in _bar_report(2.0, 2.0)
+    # a loss on one share fails the bar; so do fewer than five seeds
+    assert '## The bar (issue 21): not met' in _bar_report(2.0, -2.0)
+    assert '## The bar (issue 21): not met' in _bar_report(2.0, 2.0, seeds=3)
+    md = _bar_report(2.0, 2.0, drop=(0.25, 'xsampled'))
+    assert '## The bar (issue 21): open (cells missing)' in md
+    assert '25 %: `xsampled` − `mixup`: not measured yet' in md
+    assert 'test 25 % 67 ep xsampled: 0,1,2,3,4' in md  # the cells not run yet are named
+    # the printed command is the study's own command for that cell
+    cmd = ScheduleRun('test', 'xsampled', 0, 0.1, *SHARES[0.1]).commands('w', 'd')[0]
+    assert 'make quality-schedule' in md and 'configs/fashion/cmda-xsampled_resnet18w8_fashion-32px.py' in md
+    assert ' '.join(cmd[cmd.index('--cfg-options'):]) in md
+
+
 class _FakeRun:
     """A run spec whose one command echoes its arguments and a result line (no training)."""
     run_id = 'fake'
