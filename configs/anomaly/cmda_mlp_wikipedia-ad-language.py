@@ -8,6 +8,6 @@ model = dict(
     augment_loss_weight=1.0,
     data_preprocessor=dict(
         cmda=dict(normalization='ratio', top_k=3, fraction=0.5, mode='append', dca=True, dca_fit='epoch',
-                  pair_weight=dict(type='teacher'))),  # the paper's step (see README)
+                  pair_weight=dict(type='teacher'))),  # the paper's step (see docs/method.md)
 )
 custom_hooks = [dict(type='DCAHook', interval=1, n_components=2, covariance_type='diag')]

@@ -10,7 +10,7 @@ model = dict(
     teacher_projector=dict(type='ProjectionNeck', in_channels=1024, hidden_channels=(1024, ), out_channels=512),
     contrastive_loss=dict(type='CrossModalContrastiveLoss', temperature=0.1, loss_weight=0.1),
     data_preprocessor=dict(cmda=dict(normalization='ratio', top_k=3, fraction=0.5, mode='append', dca=True,
-                                     pair_weight=dict(type='teacher'))),  # the paper's step (see README)
+                                     pair_weight=dict(type='teacher'))),  # the paper's step (see docs/method.md)
 )
 custom_hooks = [
     # The bank holds an epoch of 512-d student embeddings (~1.2 GB for 566k pairs); the fit uses 50k of them.

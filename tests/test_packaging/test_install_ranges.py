@@ -183,7 +183,7 @@ def test_extras_name_no_mmcv_build_and_no_registry_name():
     """`.[mim]` used to ask for full mmcv (a 23-min source build); the docs never ask pip for `cmda-mm[...]`."""
     extras = _setup_module().EXTRAS_REQUIRE
     assert not any(canonicalize_name(Requirement(r).name) == 'mmcv' for reqs in extras.values() for r in reqs)
-    docs = [osp.join(REPO, 'setup.py')] + [
+    docs = [osp.join(REPO, 'setup.py'), osp.join(REPO, 'README.md')] + [
         osp.join(REPO, 'docs', n) for n in os.listdir(osp.join(REPO, 'docs')) if n.endswith('.md')]
     for path in docs:
         with open(path, encoding='utf-8') as f:

@@ -10,6 +10,6 @@ model = dict(
     contrastive_loss=dict(type='CrossModalContrastiveLoss', temperature=0.1, loss_weight=0.1),
     data_preprocessor=dict(
         cmda=dict(normalization='ratio', top_k=3, fraction=0.5, mode='append', dca=True, dca_fit='epoch',
-                  pair_weight=dict(type='teacher'))),  # the paper's step (see README)
+                  pair_weight=dict(type='teacher'))),  # the paper's step (see docs/method.md)
 )
 custom_hooks = [dict(type='DCAHook', interval=1, n_components=2, covariance_type='diag')]
