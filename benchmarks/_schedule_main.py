@@ -338,6 +338,7 @@ def render_markdown(summary: dict, sel: List[dict], recs: List[dict], args, elap
                   render_table(rows, ['AUROC last epoch', 'AUROC best-val epoch', '− Base (last)', '− Mixup (last)'],
                                cells, first='schedule / method'), '']
     lines += _verdict_lines(choice, control, last, best)
+    lines += _per_seed_lines(recs, methods)
     lines += _reproduce_lines(choice)
     missing = [r for r in sel + recs if r.get('missing')]
     failed = summary['failed']
@@ -377,6 +378,29 @@ def _verdict_lines(choice: Optional[str], control: Optional[str], last: dict, be
     return ['## The bar (issue 21): ' + head, '',
             'A teacher-guided variant must beat +Mixup on the 10 % and 25 % rows with a paired 95 % CI that excludes 0 '
             '(5 seeds) and beat its random-partner control at matched strength and share.', ''] + out + ['']
+
+
+def _per_seed_lines(recs: List[dict], methods: List[str]) -> List[str]:
+    """Every finished run's last-epoch / best-val-epoch test metric by seed (the raw JSON is not committed: the
+    report carries the numbers behind each mean and paired difference)."""
+    done = [r for r in recs if 'metrics' in r]
+    seeds = sorted({r['seed'] for r in done})
+    cells, rows = {}, []
+    for phase, share, epochs in sorted({(r['phase'], r['share'], r['epochs']) for r in done}):
+        for m in methods:
+            mine = {r['seed']: r for r in done if (r['phase'], r['share'], r['epochs'], r['method'])
+                    == (phase, share, epochs, m)}
+            if not mine:
+                continue
+            row = f'{"AD " if phase == "ad" else ""}{_share_name(share)} × {epochs} ep / {m}'
+            rows.append(row)
+            for seed, r in mine.items():
+                b = _metric(r, best=True)
+                cells[(row, str(seed))] = f'{_metric(r):.2f}' + (f' / {b:.2f}' if b is not None else '')
+    if not rows:
+        return []
+    return ['## Per seed (last epoch / best-val epoch)', '',
+            render_table(rows, [str(s) for s in seeds], cells, first='run'), '']
 
 
 def _reproduce_lines(choice: Optional[str]) -> List[str]:

@@ -133,6 +133,9 @@ def test_report_renders_the_bar_and_curves(tmp_path):
     assert '| xsampled − xclass-random | beats (+1.00 ± 0.00, n=3)' in md
     assert '| `xsampled` ◀ |' in md and '2.00×' in md  # the cost column: relative to Base
     assert '20 epochs / cmda' in md and 'schedule_curves.png' in md
+    # the numbers behind every mean, by seed (last / best-val epoch): seed 2 of xsampled = 60 + 2 + 6
+    assert '| 10 % × 200 ep / xsampled | 66.00 / 66.50 | 67.00 / 67.50 | 68.00 / 68.50 |' in md
+    assert '| AD 100 % × 20 ep / cmda | 81.00 / 81.50 |' in md
     out = tmp_path / 'curves.png'
     assert plot_curves(recs, ['base', 'mixup', 'xsampled', 'xclass-random'], str(out)) and out.stat().st_size > 0
 
