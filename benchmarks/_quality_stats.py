@@ -9,7 +9,7 @@ import statistics
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 __all__ = ['mean_ci', 'parse_final_metrics', 'parse_best_metrics', 'parse_scalars', 'last_diagnostics', 'task_loss',
-           'eval_curve', 'fmt_ci', 'render_table', 'diagnostics_table', 'paired_diff']
+           'eval_curve', 'fmt_ci', 'render_table', 'diagnostics_table', 'paired_diff', 'paired_verdict']
 
 FINAL_RE = re.compile(r'Final test metrics: (.*)$', re.MULTILINE)
 BEST_RE = re.compile(r'Best-validation test metrics \(epoch (\d+)[^)]*\): (.*)$', re.MULTILINE)
@@ -195,3 +195,20 @@ def paired_diff(a: Dict[int, float], b: Dict[int, float]) -> Tuple[float, float,
     """
     seeds = sorted(set(a) & set(b))
     return mean_ci([a[s] - b[s] for s in seeds])
+
+
+def paired_verdict(a: Dict[int, float], b: Dict[int, float], show_n: bool = True) -> str:
+    """'beats' / 'loses' when the paired 95 % CI of a − b excludes 0 (n ≥ 3), else 'ties'; '—' without data.
+
+    Args:
+        a, b (dict): seed -> metric of the two methods (paired over the seeds both have).
+        show_n (bool): append the number of paired seeds. Defaults to True.
+
+    Returns:
+        str: e.g. ``'beats (+1.00 ± 0.25, n=5)'``.
+    """
+    mean, half, n = paired_diff(a, b)
+    if n < 2:
+        return '—'
+    word = 'beats' if n >= 3 and mean - half > 0 else 'loses' if n >= 3 and mean + half < 0 else 'ties'
+    return f'{word} ({mean:+.2f} ± {half:.2f}' + (f', n={n})' if show_n else ')')

@@ -34,7 +34,7 @@ from typing import Dict, List, Optional
 from _schedule import AD_METHODS, CANDIDATES, CONTROL_OF, DESCRIPTIONS, FULL, SHARES, ScheduleRun
 
 from _quality_grid import REPO
-from _quality_stats import fmt_ci, paired_diff, render_table
+from _quality_stats import fmt_ci, paired_verdict, render_table
 
 __all__ = ['run_schedule', 'choose', 'verdict', 'late_drop', 'plot_curves']
 
@@ -69,12 +69,8 @@ def choose(val: Dict[float, Dict[str, float]]) -> Optional[str]:
 
 
 def verdict(a: Dict[int, float], b: Dict[int, float]) -> str:
-    """'beats' / 'loses' when the paired 95 % CI of a − b excludes 0 (n ≥ 3), else 'ties'; '—' without data."""
-    mean, half, n = paired_diff(a, b)
-    if n < 2:
-        return '—'
-    word = 'beats' if n >= 3 and mean - half > 0 else 'loses' if n >= 3 and mean + half < 0 else 'ties'
-    return f'{word} ({mean:+.2f} ± {half:.2f}, n={n})'
+    """'beats' / 'loses' when the paired 95 % CI of a − b excludes 0 (n ≥ 3), else 'ties', with n."""
+    return paired_verdict(a, b)
 
 
 def late_drop(curve: Dict) -> Optional[float]:

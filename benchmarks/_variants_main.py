@@ -25,7 +25,7 @@ from _variants import (CANDIDATES, CHECKS, CONTROLS, DESCRIPTIONS, LEFT_OUT, STU
                        VariantRun, matched_moments)
 
 from _quality_grid import REPO
-from _quality_stats import diagnostics_table, fmt_ci, mean_ci, paired_diff, render_table
+from _quality_stats import diagnostics_table, fmt_ci, mean_ci, paired_verdict, render_table
 
 __all__ = ['run_variants', 'select', 'choose_default', 'regime_verdict']
 
@@ -77,12 +77,8 @@ def choose_default(val: Dict[str, Dict[str, float]]) -> Optional[dict]:
 
 
 def regime_verdict(a: Dict[int, float], b: Dict[int, float]) -> str:
-    """'beats' / 'loses' when the paired 95 % CI of a − b excludes 0 (n ≥ 3), else 'ties'; '—' without data."""
-    mean, half, n = paired_diff(a, b)
-    if n < 2:
-        return '—'
-    word = 'beats' if n >= 3 and mean - half > 0 else 'loses' if n >= 3 and mean + half < 0 else 'ties'
-    return f'{word} ({mean:+.2f} ± {half:.2f})'
+    """'beats' / 'loses' when the paired 95 % CI of a − b excludes 0 (n ≥ 3), else 'ties' (n is the row's)."""
+    return paired_verdict(a, b, show_n=False)
 
 
 def priority(row: StudyRow) -> tuple:
