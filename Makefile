@@ -29,8 +29,10 @@ DEMO_THREADS ?= 1
 	quality-variants quality-schedule speed \
 	clean-env
 
-# Build the environment once per requirements hash (idempotent: the stamp is written last).
-$(READY): $(REQS)
+# Build the environment once per requirements hash (idempotent: the stamp is written last). No file
+# prerequisites: the stamp's name carries the hash of the requirements' content, so a changed pin gets a new
+# environment, while a fresh clone (new file times, same content) reuses the built one without calling pip.
+$(READY):
 	@echo "[cmda-mm] building environment $(CMDA_VENV) (first run only, ~3-4 min)"
 	@test -x $(VPY) || $(PYTHON) -m venv $(CMDA_VENV)
 	$(VPY) -m pip install --quiet $(foreach r,$(REQS),-r $(r))

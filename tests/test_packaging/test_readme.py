@@ -47,3 +47,23 @@ def test_make_venv_prints_the_environment_folder():
                           text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert re.fullmatch(r'/some/root/venv-[0-9a-f]{12}\n', proc.stdout), proc.stdout
+
+
+def test_a_built_environment_is_reused_whatever_the_file_times(tmp_path):
+    """A fresh clone has new file times but the same pins: `make env` must not call pip on the built environment
+    (the stamp's name carries the requirements' hash); a stamp of other pins builds."""
+    venv = tmp_path / 'venv'
+    (venv / 'bin').mkdir(parents=True)
+    hash_ = subprocess.run(['make', '-s', '-C', REPO, 'venv', f'CMDA_VENV_ROOT={tmp_path}'], capture_output=True,
+                           text=True, timeout=30).stdout.strip().rsplit('-', 1)[1]
+    (venv / f'.cmda-ready-{hash_}').touch()
+    os.utime(venv / f'.cmda-ready-{hash_}', (0, 0))  # older than every requirements file
+
+    def dry_run():
+        proc = subprocess.run(['make', '-n', '-C', REPO, 'env', f'CMDA_VENV={venv}'], capture_output=True, text=True,
+                              timeout=30)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+    assert '-r requirements/runtime.txt' not in dry_run()
+    (venv / f'.cmda-ready-{hash_}').rename(venv / '.cmda-ready-000000000000')
+    assert '-r requirements/runtime.txt' in dry_run()
