@@ -248,8 +248,10 @@ def render_markdown(summary: dict, sel: List[dict], recs: List[dict], args, elap
     lines += ['## 2. Test accuracy: last epoch, and the epoch chosen on validation', '',
               'Mean ± 95 % t-CI over seeds. "best-val epoch" = the checkpoint with the best validation accuracy '
               '(`tools/train.py --test-best`, how users pick one), tested once; never an epoch chosen on test. '
-              '"late drop" = last minus best validation point (how much a run lost after its peak). Step cost = '
-              'median wall time of a run relative to Base on the same share.', '']
+              '"late drop" = last minus best validation point (how much a run lost after its peak). Cost = '
+              'median wall time of a run relative to Base on the same share, with two runs sharing the 2 cores: '
+              'indicative only (a run paired with a heavier one is slower); the quiet step times are in '
+              '[speed.md](speed.md) and [speed_cached.md](speed_cached.md).', '']
     for share, (epochs, _) in {**SHARES, **FULL}.items():
         cls = [r for r in recs if r['phase'] == 'test' and r['share'] == share and 'metrics' in r]
         if not cls:
@@ -275,8 +277,8 @@ def render_markdown(summary: dict, sel: List[dict], recs: List[dict], args, elap
         lines += [f'### {_share_name(share)} of the training split, {epochs} epochs', '',
                   render_table(rows, ['what', 'last epoch', 'best-val epoch', 'chosen epoch', 'late drop', 'cost'],
                                cells, first='method'), '']
-        pairs = [('mixup', 'base'), ('cmda', 'base'), ('cmda', 'mixup'), ('shipped', 'base'), ('cached', 'base'),
-                 ('cached', 'shipped'), ('cmda', 'random')]
+        pairs = [('mixup', 'base'), ('cmda', 'base'), ('cmda', 'mixup'), ('shipped', 'base'), ('shipped', 'mixup'),
+                 ('cached', 'base'), ('cached', 'mixup'), ('cached', 'shipped'), ('cmda', 'random')]
         if choice:
             pairs = [(choice, 'mixup'), (choice, control), (choice, 'base'), (choice, 'cmda')] + pairs
         pairs += [('cmda', 'matched'), ('cmda', 'matched-share'), ('cmda+mixup', 'mixup'), ('cutmix', 'base')]
