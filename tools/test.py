@@ -26,7 +26,7 @@ from cmda_mm.registry import HOOKS  # noqa: E402
 from cmda_mm.utils.checkpoint import (load_state_dict_strict, read_checkpoint,  # noqa: E402
                                       register_checkpoint_safe_globals)
 from cmda_mm.utils.config import set_data_root  # noqa: E402
-from cmda_mm.utils.dist import setup_cpu_distributed  # noqa: E402
+from cmda_mm.utils.dist import setup_cpu_distributed, teardown_distributed  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -132,6 +132,8 @@ def main(argv=None):
     summary = ', '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
                         for k, v in (metrics or {}).items())
     print_log(f'Test metrics: {summary}', 'current')
+    del runner  # the DDP wrapper holds the process group: release it first
+    teardown_distributed()  # end the process group before exit (gloo can abort at shutdown otherwise)
     return metrics
 
 

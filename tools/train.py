@@ -28,7 +28,7 @@ import cmda_mm  # noqa: F401,E402  registers the plugin (``custom_imports`` is i
 from cmda_mm.utils.checkpoint import (load_state_dict_strict, read_checkpoint,  # noqa: E402
                                       register_checkpoint_safe_globals)
 from cmda_mm.utils.config import set_data_root  # noqa: E402
-from cmda_mm.utils.dist import setup_cpu_distributed  # noqa: E402
+from cmda_mm.utils.dist import setup_cpu_distributed, teardown_distributed  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -177,6 +177,8 @@ def main(argv=None):
         print_log(f'Final test metrics: {_summary(metrics)}', 'current')
         if args.test_best:
             test_best(runner)
+    del runner  # the DDP wrapper holds the process group: release it first
+    teardown_distributed()  # end the process group before exit (gloo can abort at shutdown otherwise)
 
 
 if __name__ == '__main__':
