@@ -67,3 +67,35 @@ def test_a_built_environment_is_reused_whatever_the_file_times(tmp_path):
     assert '-r requirements/runtime.txt' not in dry_run()
     (venv / f'.cmda-ready-{hash_}').rename(venv / '.cmda-ready-000000000000')
     assert '-r requirements/runtime.txt' in dry_run()
+
+
+def test_the_switch_on_snippet_is_the_measured_cached_form(readme, tmp_path):
+    """The README's config is the form the long-schedule study measured as 'cached' (its cmda options, the
+    fashion training split as the cache), and it builds on top of the Base config it names."""
+    import sys
+
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    import cmda_mm  # noqa: F401
+    from cmda_mm.registry import MODELS
+    sys.path.insert(0, osp.join(REPO, 'benchmarks'))
+    from _schedule import METHODS, TRAIN_SIZE
+
+    section = readme[readme.index('## Switch CMDA on'):readme.index('## When does CMDA pay off?')]
+    code = re.search(r'```python\n(.*?)```', section, re.S).group(1)
+    base = osp.join(REPO, 'configs', 'fashion', 'base_resnet18w8_fashion-32px.py')
+    code = code.replace("'./base_resnet18w8_fashion-32px.py'", repr(base))
+    (tmp_path / 'snippet.py').write_text(code)
+    cfg = Config.fromfile(str(tmp_path / 'snippet.py'))
+    cmda = cfg.model.data_preprocessor.cmda
+    measured_cfg, measured = METHODS['cached']
+    prefix = 'model.data_preprocessor.cmda.'
+    want = {k[len(prefix):]: v for k, v in measured.items() if '.' not in k[len(prefix):]}
+    assert {k: cmda.get(k) for k in want} == want and cmda.cache_size == TRAIN_SIZE
+    assert dict(cmda.get('pair_weight', {})) in ({}, {'type': 'beta', 'alpha': 0.25})  # the default pair weight
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
+    mixer = model.mixer
+    assert mixer.cached and mixer.cache_size == TRAIN_SIZE and mixer.fraction == 0.5 and mixer.mode == 'replace'
+    assert [h['type'] for h in cfg.custom_hooks] == ['DCAHook']
