@@ -21,7 +21,8 @@ issue's questions come first and the report says which cells are missing.
 
 Reported: the last epoch's test metric and, beside it, the test metric of the epoch chosen on validation
 (``tools/train.py --test-best``); paired per-seed differences with 95 % t-CIs; validation curves (paper Fig. 7).
-Writes ``<out>/schedule.md``, ``schedule.json`` and ``schedule_curves.png``.
+Writes ``<out>/schedule.md``, ``schedule.json``, ``schedule_curves.png`` and ``schedule_ad_curves.png`` (the anomaly
+runs' validation AUROC, the paper's Fig. 6).
 """
 import json
 import os
@@ -36,7 +37,7 @@ from _schedule import AD_METHODS, CANDIDATES, CONTROL_OF, DESCRIPTIONS, FULL, SH
 from _quality_grid import REPO
 from _quality_stats import fmt_ci, paired_verdict, render_table
 
-__all__ = ['run_schedule', 'choose', 'verdict', 'late_drop', 'plot_curves']
+__all__ = ['run_schedule', 'choose', 'verdict', 'late_drop', 'plot_curves', 'plot_ad_curves']
 
 VAL_SEED = 100
 CONTROLS = ['cutmix', 'cmda+mixup', 'random', 'matched', 'matched-share']
@@ -103,19 +104,19 @@ def _tag(recs: List[dict], specs: List[ScheduleRun]) -> List[dict]:
     return recs
 
 
-def plot_curves(records: List[dict], methods: List[str], out: str) -> bool:
-    """Validation accuracy vs epoch, mean over seeds, one panel per share (the paper's Fig. 7)."""
+def _plot_panels(records: List[dict], phase: str, methods: List[str], out: str, ylabel: str, title: str) -> bool:
+    """Mean validation curve over seeds per method, one panel per (share, epochs) of ``phase``."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    cls = [r for r in records if r.get('phase') == 'test' and r.get('curve')]
-    panels = sorted({(r['share'], r['epochs']) for r in cls})
+    mine = [r for r in records if r.get('phase') == phase and r.get('curve')]
+    panels = sorted({(r['share'], r['epochs']) for r in mine})
     if not panels:
         return False
     fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 3.8), squeeze=False)
     for ax, (share, epochs) in zip(axes[0], panels):
         for m in methods:
-            curves = [r['curve'] for r in cls if (r['share'], r['method'], r['epochs']) == (share, m, epochs)]
+            curves = [r['curve'] for r in mine if (r['share'], r['method'], r['epochs']) == (share, m, epochs)]
             if not curves:
                 continue
             steps = sorted(set.intersection(*[set(map(int, c)) for c in curves]))
@@ -124,14 +125,26 @@ def plot_curves(records: List[dict], methods: List[str], out: str) -> bool:
                     label=f'{m} (n={len(curves)})')
         ax.set_title(f'{_share_name(share)} of train, {epochs} epochs', fontsize=10)
         ax.set_xlabel('epoch')
-        ax.set_ylabel('validation accuracy %')
+        ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle('Fashion raw 32 px pixels: validation accuracy over the schedule (mean over seeds)', fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return True
+
+
+def plot_curves(records: List[dict], methods: List[str], out: str) -> bool:
+    """Validation accuracy vs epoch, mean over seeds, one panel per share (the paper's Fig. 7)."""
+    return _plot_panels(records, 'test', methods, out, 'validation accuracy %',
+                        'Fashion raw 32 px pixels: validation accuracy over the schedule (mean over seeds)')
+
+
+def plot_ad_curves(records: List[dict], out: str) -> bool:
+    """Validation AUROC vs epoch of the anomaly-detection runs, one panel per schedule (the paper's Fig. 6)."""
+    return _plot_panels(records, 'ad', list(AD_METHODS), out, 'validation AUROC %',
+                        'Fashion anomaly detection, raw 32 px pixels: validation AUROC (mean over seeds)')
 
 
 def run_schedule(args, pool) -> None:
@@ -182,7 +195,8 @@ def run_schedule(args, pool) -> None:
         json.dump(summary, f, indent=1, default=str)
     png = osp.join(out_dir, 'schedule_curves.png')
     plotted = plot_curves(recs, ['base', 'mixup', 'cmda', 'cached'] + chosen, png)
-    md = render_markdown(summary, sel, recs, args, elapsed, plotted)
+    ad_plotted = plot_ad_curves(recs, osp.join(out_dir, 'schedule_ad_curves.png'))
+    md = render_markdown(summary, sel, recs, args, elapsed, plotted, ad_plotted)
     with open(osp.join(out_dir, 'schedule.md'), 'w') as f:
         f.write(md)
     print(md)
@@ -217,7 +231,8 @@ def _schedule_table(recs: List[dict]) -> str:
     return render_table(rows, cols, cells, first='share of train')
 
 
-def render_markdown(summary: dict, sel: List[dict], recs: List[dict], args, elapsed: float, plotted: bool) -> str:
+def render_markdown(summary: dict, sel: List[dict], recs: List[dict], args, elapsed: float, plotted: bool,
+                    ad_plotted: bool = False) -> str:
     choice = summary['choice']
     control = CONTROL_OF.get(choice) if choice else None
     lines = ['# CMDA in the paper\'s regime: long schedules on little data (generated by '
@@ -328,13 +343,23 @@ def render_markdown(summary: dict, sel: List[dict], recs: List[dict], args, elap
                 rows.append(row)
                 cells[(row, 'AUROC last epoch')] = fmt_ci(last[key].values())
                 cells[(row, 'AUROC best-val epoch')] = fmt_ci(best.get(key, {}).values())
+                mine = [r for r in ad if (r['method'], r['epochs']) == (m, ep)]
+                peaks = [max(r['curve'], key=lambda k: (float(r['curve'][k]), -int(k))) for r in mine if r.get('curve')]
+                cells[(row, 'val peak epoch')] = ' / '.join(str(int(k)) for k in peaks) if peaks else '—'
+                drops = [late_drop(r.get('curve')) for r in mine if r.get('curve')]
+                cells[(row, 'late drop')] = f'{statistics.fmean(drops):+.2f}' if drops else '—'
                 if m != 'base':
                     cells[(row, '− Base (last)')] = verdict(last[key], last.get(('ad', 1.0, 'base', ep), {}))
                 if m == 'cmda':
                     cells[(row, '− Mixup (last)')] = verdict(last[key], last.get(('ad', 1.0, 'mixup', ep), {}))
         lines += ['## 5. Anomaly detection (6 article types normal, 24 abnormal; SSD on raw 32 px), AUROC %', '',
-                  render_table(rows, ['AUROC last epoch', 'AUROC best-val epoch', '− Base (last)', '− Mixup (last)'],
-                               cells, first='schedule / method'), '']
+                  '`val peak epoch`: the epoch of each seed\'s best validation AUROC; `late drop`: last validation '
+                  'point minus the peak, mean over seeds (the paper\'s Fig. 6 has Base and Mixup fall after 75-125 '
+                  'epochs).', '',
+                  render_table(rows, ['AUROC last epoch', 'AUROC best-val epoch', '− Base (last)', '− Mixup (last)',
+                                      'val peak epoch', 'late drop'], cells, first='schedule / method'), '']
+        if ad_plotted:
+            lines += ['![anomaly detection: validation AUROC over the schedule](schedule_ad_curves.png)', '']
     lines += _verdict_lines(choice, control, last, best)
     lines += _per_seed_lines(recs, methods)
     lines += _reproduce_lines(choice)

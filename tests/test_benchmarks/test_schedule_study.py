@@ -7,7 +7,7 @@ import pytest
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'benchmarks'))
 
 from _schedule import CANDIDATES, CONTROL_OF, METHODS, SHARES, ScheduleRun  # noqa: E402
-from _schedule_main import choose, late_drop, plot_curves, render_markdown, verdict  # noqa: E402
+from _schedule_main import choose, late_drop, plot_ad_curves, plot_curves, render_markdown, verdict  # noqa: E402
 
 from _quality_stats import parse_best_metrics, task_loss  # noqa: E402
 
@@ -127,7 +127,8 @@ def test_report_renders_the_bar_and_curves(tmp_path):
 
     class Args:
         jobs = 2
-    md = render_markdown(summary, sel, recs, Args(), 60.0, plotted=True)
+    recs[-1]['curve'] = {'5': 70.0, '10': 82.0, '15': 81.0, '20': 81.0}  # AD cmda seed 2 peaks at epoch 10
+    md = render_markdown(summary, sel, recs, Args(), 60.0, plotted=True, ad_plotted=True)
     assert 'Choice (best mean over the shares): **`xsampled`**' in md
     assert '| xsampled − mixup | beats (+2.00 ± 0.00, n=3)' in md
     assert '| xsampled − xclass-random | beats (+1.00 ± 0.00, n=3)' in md
@@ -136,8 +137,16 @@ def test_report_renders_the_bar_and_curves(tmp_path):
     # the numbers behind every mean, by seed (last / best-val epoch): seed 2 of xsampled = 60 + 2 + 6
     assert '| 10 % × 200 ep / xsampled | 66.00 / 66.50 | 67.00 / 67.50 | 68.00 / 68.50 |' in md
     assert '| AD 100 % × 20 ep / cmda | 81.00 / 81.50 |' in md
+    # the AD rows: each seed's validation peak epoch and the mean late drop (seeds 0, 1: -1.00; seed 2: -1.00)
+    assert '| 20 epochs / mixup |' in md and '| 100 / 100 / 100 | -1.00 |' in md
+    assert '| 100 / 100 / 10 | -1.00 |' in md
+    assert 'schedule_ad_curves.png' in md
+    assert 'schedule_ad_curves.png' not in render_markdown(summary, sel, recs, Args(), 60.0, plotted=True)
     out = tmp_path / 'curves.png'
     assert plot_curves(recs, ['base', 'mixup', 'xsampled', 'xclass-random'], str(out)) and out.stat().st_size > 0
+    ad_out = tmp_path / 'ad.png'
+    assert plot_ad_curves(recs, str(ad_out)) and ad_out.stat().st_size > 0
+    assert not plot_ad_curves([r for r in recs if r['phase'] != 'ad'], str(tmp_path / 'none.png'))
 
 
 def _bar_report(gain_10, gain_25, seeds=5, drop=None):
