@@ -358,6 +358,12 @@ def render_markdown(summary: dict, sel: List[dict], recs: List[dict], args, elap
                   'epochs).', '',
                   render_table(rows, ['AUROC last epoch', 'AUROC best-val epoch', '− Base (last)', '− Mixup (last)',
                                       'val peak epoch', 'late drop'], cells, first='schedule / method'), '']
+        schedules = sorted({r['epochs'] for r in ad})
+        if len(schedules) > 1:  # what the longer schedule bought each method, paired by seed
+            lo, hi = schedules[0], schedules[-1]
+            lines += [f'{hi} − {lo} epochs, paired by seed (last epoch): ' + '; '.join(
+                f'{m} {verdict(last[("ad", 1.0, m, hi)], last[("ad", 1.0, m, lo)])}' for m in AD_METHODS
+                if ('ad', 1.0, m, hi) in last and ('ad', 1.0, m, lo) in last) + '.', '']
         if ad_plotted:
             lines += ['![anomaly detection: validation AUROC over the schedule](schedule_ad_curves.png)', '']
     lines += _verdict_lines(choice, control, last, best)

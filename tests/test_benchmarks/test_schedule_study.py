@@ -141,6 +141,12 @@ def test_report_renders_the_bar_and_curves(tmp_path):
     assert '| 20 epochs / mixup |' in md and '| 100 / 100 / 100 | -1.00 |' in md
     assert '| 100 / 100 / 10 | -1.00 |' in md
     assert 'schedule_ad_curves.png' in md
+    # a second, longer AD schedule: what it bought each method, paired by seed (cmda: +4 on every seed)
+    longer = [dict(r, epochs=60, metrics={'anomaly/auroc': r['metrics']['anomaly/auroc'] + 3 + (r['method'] == 'cmda')})
+              for r in recs if r['phase'] == 'ad']
+    md60 = render_markdown(summary, sel, recs + longer, Args(), 60.0, plotted=True)
+    assert '60 − 20 epochs, paired by seed (last epoch): base beats (+3.00 ± 0.00, n=3); mixup beats' in md60
+    assert 'cmda beats (+4.00 ± 0.00, n=3).' in md60 and '60 − 20 epochs' not in md
     assert 'schedule_ad_curves.png' not in render_markdown(summary, sel, recs, Args(), 60.0, plotted=True)
     out = tmp_path / 'curves.png'
     assert plot_curves(recs, ['base', 'mixup', 'xsampled', 'xclass-random'], str(out)) and out.stat().st_size > 0
