@@ -434,13 +434,17 @@ def _per_seed_lines(recs: List[dict], methods: List[str]) -> List[str]:
 
 def _reproduce_lines(choice: Optional[str]) -> List[str]:
     """The commands that reproduce every number of the report, and one cell's run as the study launches it."""
+    def command(run: ScheduleRun) -> str:
+        cmd = run.commands(f'work_dirs/schedule/{run.run_id}', 'data/fashion_cmda')[0]
+        return ' '.join(['python'] + cmd[1:])
     example = ScheduleRun('test', choice or 'mixup', 0, 0.1, *SHARES[0.1])
-    cmd = example.commands(f'work_dirs/schedule/{example.run_id}', 'data/fashion_cmda')[0]
-    cmd = ' '.join(['python'] + cmd[1:])
+    ad = ScheduleRun('ad', 'cmda', 0, 1.0, AD_LONG_EPOCHS, 5)
     return ['## Reproduce', '', 'From a clean checkout (the fashion release in `data/fashion`: '
             '[docs/data_preparation.md](../../docs/data_preparation.md)):', '', '```bash',
             'make fashion-data       # once: data/fashion_cmda (each step skipped when its output exists)',
             'make quality-schedule   # = OMP_NUM_THREADS=1 python benchmarks/quality.py --study schedule --jobs 2 '
             '--resume', '```', '',
             'Each cell is `tools/train.py` on a shipped config; e.g. seed 0 of the first table\'s '
-            f'`{example.method}` row:', '', '```bash', cmd, '```', '']
+            f'`{example.method}` row:', '', '```bash', command(example), '```', '',
+            f'and seed 0 of the {AD_LONG_EPOCHS}-epoch anomaly-detection CMDA row:', '', '```bash', command(ad), '```',
+            '']

@@ -188,6 +188,8 @@ def test_report_states_the_bar_and_how_to_reproduce():
     cmd = ScheduleRun('test', 'xsampled', 0, 0.1, *SHARES[0.1]).commands('w', 'd')[0]
     assert 'make quality-schedule' in md and 'configs/fashion/cmda-xsampled_resnet18w8_fashion-32px.py' in md
     assert ' '.join(cmd[cmd.index('--cfg-options'):]) in md
+    ad = ScheduleRun('ad', 'cmda', 0, 1.0, 60, 5).commands('w', 'd')[0]  # the long anomaly-detection cell too
+    assert ' '.join(ad[ad.index('--cfg-options'):]) in md and 'train_cfg.max_epochs=60' in md
 
 
 class _FakeRun:
